@@ -1,0 +1,99 @@
+"""The softmax Jacobian: ``∂s_i/∂z_j = s_i(δ_ij − s_j)``, derived by SymPy for general n.
+
+The logits are logarithms of small integers, so ``e^{z_i}`` is an integer and every answer is a fraction
+a student can carry by hand.
+"""
+
+from functools import lru_cache
+
+import sympy
+from sympy import IndexedBase, KroneckerDelta, Q, Sum, exp, log, refine, symbols
+
+from generator.model import AnswerPart, Math, Problem, Step, Tex
+from generator.params import Param
+from generator.symbolic import at, mp_gradient, mp_softmax, mp_vector, prove_equal
+
+ID = "softmax-jacobian"
+TITLE = "The softmax Jacobian"
+TOPIC = "calculus"
+PARAMS = (Param("n", int, 3, "number of logits", low=2, high=6),)
+
+z, s = IndexedBase("z"), IndexedBase("s")
+i, j, k, n = symbols("i j k n", integer=True, positive=True)
+
+
+@lru_cache(maxsize=None)
+def derive() -> dict:
+    """The general result for symbolic n, with the textbook form proven equal to SymPy's derivative."""
+    total = Sum(exp(z[k]), (k, 1, n))
+    softmax = exp(z[i]) / total
+    derivative = refine(sympy.diff(softmax, z[j]).doit(), Q.le(j, n) & Q.ge(j, 1))
+    claim = softmax * (KroneckerDelta(i, j) - exp(z[j]) / total)
+    prove_equal(derivative, claim, "softmax Jacobian")
+    return {"softmax": softmax, "derivative": derivative, "claim": claim}
+
+
+def _draw_weights(dice, size: int) -> list[int]:
+    high = 6 if size <= 3 else 5
+    while True:
+        weights = [dice.integer(1, high) for _ in range(size)]
+        if len(set(weights)) > 1:
+            return weights
+
+
+def generate(params: dict, dice) -> Problem:
+    """A softmax over ``n`` logits ``z_i = ln w_i`` and its Jacobian."""
+    size = params["n"]
+    weights = _draw_weights(dice, size)
+    logits = [log(w) for w in weights]
+    general = derive()
+    probs = [at(general["softmax"], {n: size, i: a}, {z: logits}) for a in range(1, size + 1)]
+    jacobian = sympy.Matrix(
+        size, size, lambda a, b: at(general["derivative"], {n: size, i: a + 1, j: b + 1}, {z: logits})
+    )
+    total = sum(weights)
+    steps = [
+        "The general result",
+        Step(Tex("s_i"), general["softmax"], "definition of softmax"),
+        Step(Tex(r"\frac{\partial s_i}{\partial z_j}"), general["derivative"], "quotient rule (SymPy's derivative)"),
+        Step(Tex(""), s[i] * (KroneckerDelta(i, j) - s[j]), "factor out s_i; SymPy proves the two forms equal"),
+        "Your numbers",
+        Step(Tex(r"e^{z}"), weights, "e^{ln w} = w for each logit"),
+        Step(Tex(r"\textstyle\sum_k e^{z_k}"), total, "the normaliser"),
+        Step(Tex("s"), probs, "divide each e^{z_i} by the normaliser"),
+        Step(Tex(r"J = \operatorname{diag}(s) - s s^{\top}"), jacobian, "s_i(δ_ij − s_j) entry by entry"),
+    ]
+    return Problem(
+        derivation=ID,
+        title=TITLE,
+        params=params,
+        seed=0,
+        inputs={"z": logits},
+        statement=[("A classifier produces the logits ", Math((Tex("z"), logits)), ".")],
+        tasks=[
+            ("Compute the probabilities ", Math(Tex(r"s = \operatorname{softmax}(z)")), "."),
+            ("Compute the Jacobian ", Math(Tex(r"J_{ij} = \partial s_i / \partial z_j")), " at this point."),
+        ],
+        steps=steps,
+        answer={
+            "softmax": AnswerPart("softmax", Tex("s"), probs),
+            "jacobian": AnswerPart("jacobian", Tex("J"), jacobian),
+        },
+    )
+
+
+def exact_answer(inputs: dict, params: dict) -> dict:
+    """Differentiate the instantiated softmax with explicit symbols, then substitute the logits."""
+    variables = symbols(f"x1:{len(inputs['z']) + 1}")
+    total = sum(exp(x) for x in variables)
+    soft = [exp(x) / total for x in variables]
+    point = dict(zip(variables, inputs["z"]))
+    jacobian = sympy.Matrix(len(soft), len(soft), lambda a, b: sympy.diff(soft[a], variables[b]).subs(point))
+    return {"softmax": [p.subs(point) for p in soft], "jacobian": jacobian}
+
+
+def numeric_answer(inputs: dict, params: dict) -> dict:
+    """Softmax in mpmath and its Jacobian by numerical differentiation, row by row."""
+    point = mp_vector(inputs["z"])
+    rows = [mp_gradient(lambda v, a=a: mp_softmax(v)[a], point) for a in range(len(point))]
+    return {"softmax": mp_softmax(point), "jacobian": rows}

@@ -1,0 +1,83 @@
+"""Orchestration: from a plan of problem requests to verified Problems, variant by variant."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import mpmath
+
+from generator.model import Problem, VerificationError
+from generator.registry import Derivation, get
+from generator.seeding import Dice, problem_seed
+from generator.verify import DIGITS, check_answers, exact_mismatch, numeric_mismatch
+
+# Variant ids use letters and digits that cannot be misread for one another (no 0/O, 1/I/l, 2/Z, 5/S, 8/B).
+ID_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
+ID_SALT = b"derivbook variant id v1"
+
+
+@dataclass(frozen=True)
+class Request:
+    """One problem of a workbook: which derivation, with which validated parameters, under which key."""
+
+    derivation: Derivation
+    params: dict
+    key: str  # stable across edits of other problems: "<id>#<occurrence>"
+    points: int | None = None
+    space: float | None = None  # centimetres of room to write on the worksheet
+
+
+@dataclass
+class Variant:
+    """One student's (or one copy's) set of problems."""
+
+    index: int
+    id: str
+    student: str | None
+    problems: list[Problem] = field(default_factory=list)
+
+
+def variant_id(seed: int, index: int) -> str:
+    """A short, unambiguous id that names a variant without revealing the seed behind it."""
+    digest = hashlib.sha256(ID_SALT + f"/{seed}/{index}".encode()).digest()
+    number = int.from_bytes(digest[:8], "big")
+    letters = ""
+    for _ in range(5):
+        number, digit = divmod(number, len(ID_ALPHABET))
+        letters += ID_ALPHABET[digit]
+    return f"{letters[0]}-{letters[1:]}"
+
+
+def make_problem(derivation: Derivation, params: dict, seed: int) -> Problem:
+    """Generate one instance and verify it twice; raise VerificationError if either check fails."""
+    module = derivation.module
+    problem = module.generate(params, Dice(seed))
+    problem.seed = seed
+    claimed = {name: part.value for name, part in problem.answer.items()}
+    exact_where = check_answers(claimed, module.exact_answer(problem.inputs, params), exact_mismatch)
+    with mpmath.workdps(DIGITS + 10):
+        numeric = module.numeric_answer(problem.inputs, params)
+    numeric_where = check_answers(claimed, numeric, numeric_mismatch)
+    problem.verified = {"exact": exact_where is None, "numeric": numeric_where is None}
+    for kind, where in (("exact", exact_where), ("numeric", numeric_where)):
+        if where is not None:
+            raise VerificationError(f"{derivation.id} (seed {seed}): answer {where} failed the {kind} check")
+    return problem
+
+
+def make_variant(requests: list[Request], workbook_seed: int, index: int, student: str | None = None) -> Variant:
+    """All problems of one variant, each from its own seed."""
+    variant = Variant(index, variant_id(workbook_seed, index), student)
+    for request in requests:
+        seed = problem_seed(workbook_seed, index, request.key)
+        variant.problems.append(make_problem(request.derivation, request.params, seed))
+    return variant
+
+
+def request(derivation_id: str, params: dict, key: str, where: str, **extra) -> Request:
+    """A validated Request for a derivation id and its (partial) parameters."""
+    from generator.params import resolve
+
+    derivation = get(derivation_id, where)
+    return Request(derivation, resolve(derivation.params, params, where), key, **extra)

@@ -1,0 +1,82 @@
+"""Printing SymPy values as LaTeX math: the one place where derivations' mathematics becomes TeX."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy
+from sympy.printing.latex import LatexPrinter
+
+from generator.model import Math, Tex
+
+
+class WorkbookPrinter(LatexPrinter):
+    """SymPy's LaTeX printer with the conventions of a printed workbook."""
+
+    def __init__(self):
+        super().__init__({"ln_notation": True, "mat_str": "pmatrix", "mat_delim": "", "fold_short_frac": False})
+
+    def _print_Indexed(self, expr):
+        base = self._print(expr.base.label)
+        indices = ",".join(self._print(i) for i in expr.indices)
+        return f"{base}_{{{indices}}}"
+
+    def _print_Exp1(self, expr):
+        return "e"
+
+    def _print_Float(self, expr):
+        return decimal(expr, 4)
+
+    def _print_log(self, expr, exp=None):
+        arg = expr.args[0]
+        body = self._print(arg)
+        if not (arg.is_Integer and arg > 0 or arg.is_Symbol or arg.is_Indexed):
+            body = r"\left(" + body + r"\right)"
+        else:
+            body = " " + body if arg.is_Integer else "{" + body + "}"
+        return r"\ln" + (f"^{{{exp}}}" if exp else "") + body
+
+
+_PRINTER = WorkbookPrinter()
+
+
+def decimal(value: Any, places: int) -> str:
+    """A value rounded to ``places`` decimals, trailing zeros kept (0.2500), minus sign typeset."""
+    number = float(sympy.N(value, 30))
+    text = f"{number:.{places}f}"
+    if text.lstrip("-").strip("0.") == "":
+        text = text.lstrip("-")
+    return text
+
+
+def tex(value: Any) -> str:
+    """LaTeX math for a SymPy expression, a matrix, a vector (list), a Tex snippet or a relation chain."""
+    if isinstance(value, Tex):
+        return value.source
+    if isinstance(value, Math):
+        return tex(value.body)
+    if isinstance(value, tuple):
+        return " = ".join(tex(item) for item in value)
+    if isinstance(value, list):
+        if value and isinstance(value[0], (list, sympy.MatrixBase)):
+            return r",\quad ".join(tex(item) for item in value)
+        return r"\left(" + ",\\ ".join(tex(item) for item in value) + r"\right)"
+    if isinstance(value, dict):
+        return r",\quad ".join(f"{tex(Tex(k))} = {tex(v)}" for k, v in value.items())
+    if isinstance(value, sympy.MatrixBase):
+        return _PRINTER.doprint(value)
+    return _PRINTER.doprint(sympy.sympify(value))
+
+
+def approx(value: Any, places: int) -> str:
+    """LaTeX for the rounded decimals of a value of any answer shape (scalar, vector, matrix)."""
+    if isinstance(value, sympy.MatrixBase):
+        rows = [r" & ".join(decimal(value[r, c], places) for c in range(value.cols)) for r in range(value.rows)]
+        return r"\begin{pmatrix}" + r" \\ ".join(rows) + r"\end{pmatrix}"
+    if isinstance(value, (list, tuple)):
+        if value and isinstance(value[0], (list, sympy.MatrixBase)):
+            return r",\quad ".join(approx(item, places) for item in value)
+        return r"\left(" + ",\\ ".join(decimal(item, places) for item in value) + r"\right)"
+    if isinstance(value, dict):
+        return r",\quad ".join(f"{k} \\approx {approx(v, places)}" for k, v in value.items())
+    return decimal(value, places)

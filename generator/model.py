@@ -1,0 +1,97 @@
+"""The records that flow from derivations to templates and exporters.
+
+A derivation builds a :class:`Problem`; everything downstream (LaTeX, answers.json) only reads it.
+Mathematics stays as SymPy objects here; it is printed at the edges (``generator.mathtex``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+import sympy
+
+
+class UserError(Exception):
+    """Bad input the user can fix: a one-line message, exit code 2."""
+
+
+class BuildError(Exception):
+    """A build that failed for a reason other than bad input: exit code 1."""
+
+
+class VerificationError(BuildError):
+    """A generated instance whose answer failed a check: it must never be printed."""
+
+
+@dataclass(frozen=True)
+class Tex:
+    """A snippet of LaTeX math written by a derivation (a symbol name, an operator), trusted as is."""
+
+    source: str
+
+
+MathLike = Union[sympy.Basic, Tex, list, tuple, int]
+
+
+@dataclass(frozen=True)
+class Math:
+    """Mathematics inside a statement: inline by default, or displayed on its own line."""
+
+    body: Any  # a relation chain: a MathLike or a tuple of MathLikes joined by "="
+    display: bool = False
+
+
+# A paragraph is a tuple of plain strings (prose, escaped when printed) and Math pieces.
+Paragraph = tuple
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of a worked solution: ``lhs = rhs`` and the reason it holds."""
+
+    lhs: MathLike
+    rhs: MathLike
+    reason: str
+    relation: str = "="
+
+
+@dataclass(frozen=True)
+class AnswerPart:
+    """One named quantity the student must find, as an exact SymPy value.
+
+    ``value`` is a SymPy scalar, a list (vector), a ``sympy.Matrix``, a list of those, or a dict of those.
+    ``label`` is how the part is named on paper (LaTeX math); ``decimals`` asks for a rounded decimal
+    next to the exact form when the exact form alone is hard to read.
+    """
+
+    name: str
+    label: MathLike
+    value: Any
+    decimals: int | None = None
+
+
+@dataclass(frozen=True)
+class Figure:
+    """Data for a plot the template draws (it never computes): named series of (x, y) points."""
+
+    kind: str
+    data: dict
+    on_worksheet: bool = False
+
+
+@dataclass
+class Problem:
+    """One generated, verified exercise: statement, inputs, worked steps and answer."""
+
+    derivation: str
+    title: str
+    params: dict
+    seed: int
+    inputs: dict  # name -> SymPy value (scalar, list, Matrix, dict), as printed to the student
+    statement: list  # paragraphs
+    tasks: list  # paragraphs: what to find, one per answer part group
+    steps: list  # Step or str (a heading between groups of steps)
+    answer: dict  # name -> AnswerPart
+    figure: Figure | None = None
+    verified: dict = field(default_factory=lambda: {"exact": False, "numeric": False})

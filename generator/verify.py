@@ -1,0 +1,80 @@
+"""The two independent checks every instance passes before it can be printed: exact and numeric."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mpmath
+import sympy
+
+DIGITS = 40  # working precision of the numeric checks
+TOLERANCE = mpmath.mpf(10) ** -25  # relative (absolute near zero) agreement required
+
+
+def is_zero(expr: sympy.Expr) -> bool:
+    """Decide ``expr == 0`` with cheap rewrites first and ``simplify`` only as a last resort."""
+    expr = sympy.sympify(expr)
+    for rewrite in (sympy.expand, lambda e: sympy.cancel(sympy.expand(e)), sympy.expand_log, sympy.simplify):
+        expr = rewrite(expr)
+        if expr == 0:
+            return True
+    return bool(expr.equals(0))
+
+
+def _leaves(value: Any, path: str = ""):
+    """Yield (path, scalar) pairs of a nested answer value: scalar, list, Matrix, or dict."""
+    if isinstance(value, dict):
+        for key in value:
+            yield from _leaves(value[key], f"{path}.{key}")
+    elif isinstance(value, sympy.MatrixBase):
+        for r in range(value.rows):
+            for c in range(value.cols):
+                yield f"{path}[{r}][{c}]", value[r, c]
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            yield from _leaves(item, f"{path}[{index}]")
+    else:
+        yield path, value
+
+
+def _shape(value: Any) -> list[str]:
+    return [path for path, _ in _leaves(value)]
+
+
+def exact_mismatch(claimed: Any, expected: Any) -> str | None:
+    """Where ``claimed`` and ``expected`` differ exactly (a path), or None when they agree everywhere."""
+    if _shape(claimed) != _shape(expected):
+        return "shape"
+    for (path, a), (_, b) in zip(_leaves(claimed), _leaves(expected)):
+        if not is_zero(sympy.sympify(a) - sympy.sympify(b)):
+            return path or "value"
+    return None
+
+
+def to_mp(value: Any) -> mpmath.mpf:
+    """A SymPy (or plain) number as an mpmath float at the checks' precision."""
+    with mpmath.workdps(DIGITS + 10):
+        return mpmath.mpf(str(sympy.N(sympy.sympify(value), DIGITS + 10)))
+
+
+def numeric_mismatch(claimed: Any, expected: Any) -> str | None:
+    """Where the exact ``claimed`` value, evaluated to high precision, differs from the numeric recomputation."""
+    if _shape(claimed) != _shape(expected):
+        return "shape"
+    with mpmath.workdps(DIGITS):
+        for (path, a), (_, b) in zip(_leaves(claimed), _leaves(expected)):
+            a, b = to_mp(a), mpmath.mpf(b)
+            if abs(a - b) > TOLERANCE * max(1, abs(a), abs(b)):
+                return path or "value"
+    return None
+
+
+def check_answers(claimed: dict, recomputed: dict, compare) -> str | None:
+    """The first answer part (and position) where ``compare`` finds a difference, or None."""
+    if set(claimed) != set(recomputed):
+        return f"parts {sorted(set(claimed) ^ set(recomputed))}"
+    for name in claimed:
+        where = compare(claimed[name], recomputed[name])
+        if where is not None:
+            return name + ("" if where in ("value",) else where if where != "shape" else " (shape)")
+    return None
