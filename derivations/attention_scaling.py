@@ -15,7 +15,7 @@ from generator.params import Param
 from generator.symbolic import prove_equal
 
 ID = "attention-scaling"
-TITLE = "Why attention scales by 1/√d"
+TITLE = "Why attention scales by $1/\\sqrt{d}$"
 TOPIC = "probability"
 PARAMS = (Param("max_d", int, 128, "largest head dimension d drawn (a power of two at least 4)", low=4, high=4096),)
 
@@ -53,13 +53,13 @@ def generate(params: dict, dice) -> Problem:
         "The general result",
         Step(Tex(r"q \cdot k"), Tex(r"\sum_{i=1}^{d} q_i k_i"), "definition of the dot product"),
         Step(Tex(r"\mathbb{E}[q \cdot k]"), Tex(r"\sum_{i=1}^{d} \mathbb{E}[q_i]\,\mathbb{E}[k_i] = 0"), "linearity, then independence of q and k"),
-        Step(Tex(r"\mathbb{E}[(q \cdot k)^2]"), Tex(r"\sum_{i,j} \mathbb{E}[q_i q_j]\,\mathbb{E}[k_i k_j] = \sum_{i,j} \sigma^4 \delta_{ij}"), "independence; E[q_i q_j] = σ² δ_ij"),
-        Step(Tex(r"\operatorname{Var}[q \cdot k]"), general["variance"], "SymPy sums the double sum; minus the squared mean 0"),
-        Step(Tex(r"\operatorname{Var}[q \cdot k / \sqrt{d}]"), general["scaled"], "Var[aX] = a² Var[X]: independent of d"),
+        Step(Tex(r"\mathbb{E}[(q \cdot k)^2]"), Tex(r"\sum_{i,j} \mathbb{E}[q_i q_j]\,\mathbb{E}[k_i k_j] = \sum_{i,j} \sigma^4 \delta_{ij}"), r"independence; $\mathbb{E}[q_i q_j] = \sigma^2 \delta_{ij}$"),
+        Step(Tex(r"\operatorname{Var}[q \cdot k]"), general["variance"], r"SymPy sums over $i, j$; the mean is 0"),
+        Step(Tex(r"\operatorname{Var}[q \cdot k / \sqrt{d}]"), general["scaled"], r"$\operatorname{Var}[aX] = a^2 \operatorname{Var}[X]$: no $d$ left"),
         "Your numbers",
         Step(Tex(r"\mathbb{E}[q \cdot k]"), mean, "always zero"),
-        Step(Tex(r"\operatorname{Var}[q \cdot k]"), variance, f"d σ⁴ = {dim} · ({var})²"),
-        Step(Tex(r"\operatorname{Var}[q \cdot k/\sqrt{d}]"), scaled, f"σ⁴ = ({var})²: the scaled logits keep a spread that does not grow with d"),
+        Step(Tex(r"\operatorname{Var}[q \cdot k]"), variance, rf"$d\sigma^4$ with $d = {dim}$, $\sigma^2 = {sympy.latex(var)}$"),
+        Step(Tex(r"\operatorname{Var}[q \cdot k/\sqrt{d}]"), scaled, r"$\sigma^4$: the spread no longer grows with $d$"),
     ]
     return Problem(
         derivation=ID,

@@ -65,14 +65,14 @@ def generate(params: dict, dice) -> Problem:
     smoothing_text = "no label smoothing" if smoothing == 0 else "label smoothing"
     steps = [
         "The general result",
-        Step(Tex("L"), general["loss"], "L = −Σ y_i ln s_i with ln s_i = z_i − ln Σ_k e^{z_k}"),
+        Step(Tex("L"), general["loss"], r"$\ln s_i = z_i - \ln \sum_k e^{z_k}$"),
         Step(Tex(r"\frac{\partial L}{\partial z_j}"), general["gradient"], "differentiate (SymPy)"),
-        Step(Tex(""), Tex("s_j - y_j"), "the labels sum to one, also after smoothing"),
+        Step(Tex(""), Tex("s_j - y_j"), r"$\sum_i y_i = 1$, also after smoothing"),
         "Your numbers",
-        Step(Tex("y"), labels, f"(1 − ε)·one-hot + ε/n with ε = {smoothing}, n = {size}"),
-        Step(Tex("s"), probs, f"e^z = {tuple(weights)} divided by their sum {sum(weights)}"),
-        Step(Tex("L"), (loss_shown, loss), "−Σ y_i ln s_i = Σ y_i ln(1/s_i)"),
-        Step(Tex(r"\nabla_z L"), gradient, "s − y"),
+        Step(Tex("y"), labels, rf"$(1-\varepsilon)\,\mathbf{{e}}_t + \varepsilon/n$, $t = {hot + 1}$"),
+        Step(Tex("s"), probs, rf"$e^{{z_i}}$ over their sum {sum(weights)}"),
+        Step(Tex("L"), loss_shown, r"$\sum_i y_i \ln(1/s_i)$"),
+        Step(Tex(r"\nabla_z L"), gradient, "$s - y$"),
     ]
     return Problem(
         derivation=ID,

@@ -69,15 +69,15 @@ def generate(params: dict, dice) -> Problem:
     table = ", ".join(f"“{w}” {c} times" for w, c in zip(words, counts))
     steps = [
         "The general result",
-        Step(Tex(r"\mathcal{L}(p, \lambda)"), general["lagrangian"], "log-likelihood of the counts, plus a multiplier for Σ p_i = 1"),
-        Step(Tex(r"\frac{\partial \mathcal{L}}{\partial p_1}"), general["stationarity"], "set to zero: p_i = c_i / λ"),
-        Step(Tex(r"\lambda"), general["solution"][general["lam"]], "sum the p_i and use the constraint (SymPy solves)"),
+        Step(Tex(r"\mathcal{L}(p, \lambda)"), general["lagrangian"], r"log-likelihood plus a multiplier for $\sum_i p_i = 1$"),
+        Step(Tex(r"\frac{\partial \mathcal{L}}{\partial p_1}"), general["stationarity"], r"set to zero: $p_i = c_i/\lambda$"),
+        Step(Tex(r"\lambda"), general["solution"][general["lam"]], r"sum the $p_i$, use the constraint (SymPy solves)"),
         Step(Tex(r"\hat p_i"), Tex(r"\frac{c_i}{N}"), "the empirical frequencies"),
-        Step(Tex(r"-\tfrac{1}{N}\log L(\hat p)"), Tex(r"-\sum_i \hat p_i \ln \hat p_i = H(\hat p, \hat p) = H(\hat p)"), "divide the log-likelihood by N"),
+        Step(Tex(r"-\tfrac{1}{N}\log L(\hat p)"), Tex(r"-\sum_i \hat p_i \ln \hat p_i = H(\hat p, \hat p) = H(\hat p)"), "divide the log-likelihood by $N$"),
         "Your numbers",
         Step(Tex("N"), total, "total count"),
-        Step(Tex(r"\hat p"), mle, "each count divided by N"),
-        Step(Tex(r"\text{NLL}"), nll, "Σ p̂_i ln(1/p̂_i)"),
+        Step(Tex(r"\hat p"), mle, "each count divided by $N$"),
+        Step(Tex(r"\text{NLL}"), nll, r"$\sum_i \hat p_i \ln(1/\hat p_i)$"),
     ]
     return Problem(
         derivation=ID,

@@ -56,12 +56,12 @@ def generate(params: dict, dice) -> Problem:
         "The general result",
         Step(Tex("s_i"), general["softmax"], "definition of softmax"),
         Step(Tex(r"\frac{\partial s_i}{\partial z_j}"), general["derivative"], "quotient rule (SymPy's derivative)"),
-        Step(Tex(""), s[i] * (KroneckerDelta(i, j) - s[j]), "factor out s_i; SymPy proves the two forms equal"),
+        Step(Tex(""), s[i] * (KroneckerDelta(i, j) - s[j]), "factor out $s_i$; SymPy proves the forms equal"),
         "Your numbers",
-        Step(Tex(r"e^{z}"), weights, "e^{ln w} = w for each logit"),
+        Step(Tex(r"e^{z}"), weights, r"$e^{\ln w} = w$ for each logit"),
         Step(Tex(r"\textstyle\sum_k e^{z_k}"), total, "the normaliser"),
-        Step(Tex("s"), probs, "divide each e^{z_i} by the normaliser"),
-        Step(Tex(r"J = \operatorname{diag}(s) - s s^{\top}"), jacobian, "s_i(δ_ij − s_j) entry by entry"),
+        Step(Tex("s"), probs, r"divide each $e^{z_i}$ by the normaliser"),
+        Step(Tex(r"J = \operatorname{diag}(s) - s s^{\top}"), jacobian, r"$s_i(\delta_{ij} - s_j)$ entry by entry"),
     ]
     return Problem(
         derivation=ID,

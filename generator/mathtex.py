@@ -14,7 +14,9 @@ class WorkbookPrinter(LatexPrinter):
     """SymPy's LaTeX printer with the conventions of a printed workbook."""
 
     def __init__(self):
-        super().__init__({"ln_notation": True, "mat_str": "pmatrix", "mat_delim": "", "fold_short_frac": False})
+        super().__init__(
+            {"ln_notation": True, "mat_str": "pmatrix", "mat_delim": "", "fold_short_frac": False, "long_frac_ratio": 1}
+        )
 
     def _print_Indexed(self, expr):
         base = self._print(expr.base.label)
@@ -30,10 +32,12 @@ class WorkbookPrinter(LatexPrinter):
     def _print_log(self, expr, exp=None):
         arg = expr.args[0]
         body = self._print(arg)
-        if not (arg.is_Integer and arg > 0 or arg.is_Symbol or arg.is_Indexed):
-            body = r"\left(" + body + r"\right)"
+        if arg.is_Integer and arg > 0 or arg.is_Rational and arg > 0:
+            body = " " + body if arg.is_Integer else body  # \ln 2, \ln\frac{3}{2}
+        elif arg.is_Symbol or arg.is_Indexed:
+            body = "{" + body + "}"
         else:
-            body = " " + body if arg.is_Integer else "{" + body + "}"
+            body = r"\left(" + body + r"\right)"
         return r"\ln" + (f"^{{{exp}}}" if exp else "") + body
 
 

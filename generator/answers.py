@@ -1,0 +1,84 @@
+"""answers.json: every variant's inputs and answers, machine-readable (schema in DESIGN.md)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sympy
+
+from generator import mathtex
+
+SCHEMA = 1
+
+
+def exact_text(value: Any) -> str:
+    """The exact value as a string ``sympy.sympify`` parses back to the same value."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {exact_text(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(exact_text(item) for item in value) + "]"
+    return sympy.sstr(value)
+
+
+def float_value(value: Any) -> Any:
+    """The same quantity as floats, with the same shape (scalar, list, list of lists, or object)."""
+    if isinstance(value, dict):
+        return {k: float_value(v) for k, v in value.items()}
+    if isinstance(value, sympy.MatrixBase):
+        return [[float_value(value[r, c]) for c in range(value.cols)] for r in range(value.rows)]
+    if isinstance(value, (list, tuple)):
+        return [float_value(item) for item in value]
+    return float(sympy.N(value, 20))
+
+
+def input_value(value: Any) -> Any:
+    """An input as printed: integers and floats as numbers, exact non-integers as SymPy strings."""
+    if isinstance(value, dict):
+        return {k: input_value(v) for k, v in value.items()}
+    if isinstance(value, sympy.MatrixBase):
+        return [[input_value(value[r, c]) for c in range(value.cols)] for r in range(value.rows)]
+    if isinstance(value, (list, tuple)):
+        return [input_value(item) for item in value]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    value = sympy.sympify(value)
+    if value.is_Integer:
+        return int(value)
+    if value.is_Float:
+        return float(value)
+    return sympy.sstr(value)
+
+
+def problem_record(number: int, problem) -> dict:
+    """One problem's entry in answers.json."""
+    return {
+        "number": number,
+        "derivation": problem.derivation,
+        "params": dict(problem.params),
+        "seed": problem.seed,
+        "inputs": {name: input_value(v) for name, v in problem.inputs.items()},
+        "answer": {
+            name: {"exact": exact_text(part.value), "latex": mathtex.tex(part.value), "value": float_value(part.value)}
+            for name, part in problem.answer.items()
+        },
+        "verified": dict(problem.verified),
+    }
+
+
+def document(workbook, variants) -> str:
+    """answers.json's text: deterministic key order and formatting, so one seed gives the same bytes."""
+    data = {
+        "schema": SCHEMA,
+        "title": workbook.title,
+        "seed": workbook.seed,
+        "variants": [
+            {
+                "id": variant.id,
+                "student": variant.student,
+                "problems": [problem_record(n, p) for n, p in enumerate(variant.problems, start=1)],
+            }
+            for variant in variants
+        ],
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,119 @@
+"""Renders Problems into LaTeX documents through Jinja templates configured for TeX.
+
+Every plain string that reaches the output is escaped by the environment's ``finalize`` hook, so a template
+cannot forget it; LaTeX made by SymPy or by derivations is marked trusted (PyLaTeX's ``NoEscape``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+from pylatex.utils import NoEscape, escape_latex
+
+from generator import mathtex
+from generator.model import Math, Step, UserError
+
+TEMPLATE_PACKAGE = "templates"
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def plain(text: str) -> NoEscape:
+    """Escape a string for LaTeX: control characters dropped, runs of whitespace folded to one space."""
+    text = _CONTROL.sub("", unicodedata.normalize("NFC", text))
+    return NoEscape(escape_latex(re.sub(r"\s+", " ", text)))
+
+
+def finalize(value: Any) -> Any:
+    """Jinja's hook on every printed value: trusted LaTeX passes, strings are escaped, nothing else prints."""
+    if isinstance(value, NoEscape):
+        return value
+    if isinstance(value, str):
+        return plain(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if value is None:
+        return ""
+    raise TypeError(f"a template printed a {type(value).__name__}; print strings, numbers or trusted LaTeX")
+
+
+def prose(text: str) -> NoEscape:
+    """A derivation's own text: ``$…$`` spans are its LaTeX math, everything else is escaped.
+
+    Only for text written in ``derivations/``; never for user strings, which go through ``finalize``.
+    """
+    parts = text.split("$")
+    if len(parts) % 2 == 0:
+        raise ValueError(f"unbalanced $ in derivation text: {text!r}")
+    return NoEscape("".join(f"${part}$" if odd else plain(part) for odd, part in zip([0, 1] * len(parts), parts)))
+
+
+def paragraph(pieces: tuple) -> NoEscape:
+    """A statement paragraph: derivation prose and Math pieces, as LaTeX."""
+    out = []
+    for piece in pieces:
+        if isinstance(piece, Math):
+            body = mathtex.tex(piece)
+            out.append(f"\\[{body}\\]" if piece.display else f"\\({body}\\)")
+        else:
+            out.append(prose(str(piece)))
+    return NoEscape("".join(out))
+
+
+def tex(value: Any) -> NoEscape:
+    """SymPy values (or Tex snippets) as trusted LaTeX math."""
+    return NoEscape(mathtex.tex(value))
+
+
+def approx(value: Any, places: int) -> NoEscape:
+    """Rounded decimals of an answer value as trusted LaTeX math."""
+    return NoEscape(mathtex.approx(value, places))
+
+
+def step_groups(steps: list) -> list[tuple[str | None, list[Step]]]:
+    """Worked steps split into (heading, steps) groups: each group is typeset as one aligned display."""
+    groups: list[tuple[str | None, list[Step]]] = []
+    for item in steps:
+        if isinstance(item, Step):
+            if not groups:
+                groups.append((None, []))
+            groups[-1][1].append(item)
+        else:
+            groups.append((item, []))
+    return [group for group in groups if group[1]]
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The one Jinja environment for LaTeX templates."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader(TEMPLATE_PACKAGE, "."),
+        block_start_string=r"\BLOCK{",
+        block_end_string="}",
+        variable_start_string=r"\VAR{",
+        variable_end_string="}",
+        comment_start_string=r"\#{",
+        comment_end_string="}",
+        line_statement_prefix=None,
+        line_comment_prefix="%#",
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+        finalize=finalize,
+    )
+    env.filters.update(tex=tex, approx=approx, paragraph=paragraph, prose=prose, step_groups=step_groups)
+    env.tests["step"] = lambda item: isinstance(item, Step)
+    return env
+
+
+def render(template: str, **context: Any) -> str:
+    """Render one template with the given context."""
+    try:
+        return environment().get_template(template).render(**context)
+    except UnicodeEncodeError as error:  # pragma: no cover - defensive
+        raise UserError(f"{template}: cannot encode {error.object[error.start:error.end]!r}") from None
