@@ -115,17 +115,11 @@ def exact_answer(inputs: dict, params: dict) -> dict:
 
 
 def numeric_answer(inputs: dict, params: dict) -> dict:
-    """Maximise the likelihood numerically; average −ln p̂ over every token of the corpus directly."""
+    """Find the multiplier numerically (bracketed root of Σ c_i/λ = 1); average −ln p̂ over every token."""
     counts = inputs["counts"]
     total = sum(counts)
-
-    def gradient(*free):
-        last = 1 - mpmath.fsum(free)
-        return [c / q - counts[-1] / last for c, q in zip(counts, free)]
-
-    start = [mpmath.mpf(1) / len(counts)] * (len(counts) - 1)
-    free = mpmath.findroot(gradient, start) if len(counts) > 2 else [mpmath.findroot(lambda q: gradient(q)[0], start[0])]
-    mle = [*list(free), 1 - mpmath.fsum(free)]
+    lam = mpmath.findroot(lambda t: mpmath.fsum(c / t for c in counts) - 1, (min(counts), 2 * total), solver="illinois")
+    mle = [c / lam for c in counts]
     tokens = [index for index, c in enumerate(counts) for _ in range(c)]
     nll = -mpmath.fsum(mpmath.log(mle[t]) for t in tokens) / total
     return {"mle": mle, "nll": nll}

@@ -29,7 +29,7 @@ def plain(text: str) -> NoEscape:
 
 def finalize(value: Any) -> Any:
     """Jinja's hook on every printed value: trusted LaTeX passes, strings are escaped, nothing else prints."""
-    if isinstance(value, NoEscape):
+    if isinstance(value, (NoEscape, jinja2.Undefined)):  # Undefined raises when printed (StrictUndefined)
         return value
     if isinstance(value, str):
         return plain(value)

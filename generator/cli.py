@@ -1,0 +1,157 @@
+"""The ``derivbook`` command: parse, call the engine, print, and map errors to exit codes."""
+
+from __future__ import annotations
+
+import sys
+import time
+from importlib import resources
+from pathlib import Path
+
+import click
+
+from generator.model import BuildError, UserError
+
+DEFAULT_WORKBOOK = "llm-foundations"
+
+
+def bundled_spec(name: str) -> Path | None:
+    """The path of a ready-made workbook shipped with the package, by name."""
+    candidate = resources.files("workbooks") / f"{name}.toml"
+    return Path(str(candidate)) if candidate.is_file() else None
+
+
+def resolve_spec(spec: str | None) -> Path:
+    """A spec argument as a file path: a path, or the name of a bundled workbook, or the default one."""
+    if spec is None:
+        return bundled_spec(DEFAULT_WORKBOOK)
+    path = Path(spec)
+    if not path.exists() and "/" not in spec and bundled_spec(spec.removesuffix(".toml")):
+        return bundled_spec(spec.removesuffix(".toml"))
+    return path
+
+
+class Command(click.Command):
+    """A command whose user and build errors print one line and exit 2 or 1, without a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except UserError as error:
+            if ctx.find_root().params.get("debug"):
+                raise
+            click.echo(f"derivbook: error: {error}", err=True)
+            ctx.exit(2)
+        except BuildError as error:
+            if ctx.find_root().params.get("debug"):
+                raise
+            click.echo(f"derivbook: build failed: {error}", err=True)
+            ctx.exit(1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+def main(debug: bool) -> None:
+    """Printable, verified workbooks for the mathematics behind machine learning."""
+
+
+@main.command("list", cls=Command)
+def list_command() -> None:
+    """The catalog: id, topic, title, parameters and their defaults."""
+    from generator.registry import catalog
+
+    for derivation in catalog().values():
+        click.echo(f"{derivation.id:<28} {derivation.topic:<15} {derivation.title.replace('$', '')}")
+        for p in derivation.params:
+            click.echo(f"{'':<30}{p.name} = {p.default!r}  ({p.allowed()}; {p.help})")
+
+
+def _overrides(sets: tuple[str, ...], derivation_id: str) -> dict:
+    from generator.spec import parse_set
+
+    given = {}
+    for text in sets:
+        if "." not in text.split("=", 1)[0]:
+            text = f"{derivation_id}.{text}"
+        target, key, value = parse_set(text)
+        if target != derivation_id:
+            raise UserError(f"--set {text!r}: show takes only parameters of {derivation_id}")
+        given[key] = value
+    return given
+
+
+@main.command(cls=Command)
+@click.argument("derivation_id", metavar="ID")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=1, show_default=True, help="Problem seed.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="A parameter, e.g. n=4.")
+def show(derivation_id: str, seed: int, sets: tuple[str, ...]) -> None:
+    """One problem and its worked solution, in the terminal."""
+    from generator.engine import make_problem
+    from generator.params import resolve
+    from generator.plaintext import problem_text
+    from generator.registry import get
+
+    derivation = get(derivation_id, "show")
+    declared = {p.name: p for p in derivation.params}
+    given = {}
+    for key, value in _overrides(sets, derivation_id).items():
+        if key not in declared:
+            raise UserError(f"--set {key}: unknown parameter for {derivation_id} (allowed: {', '.join(declared) or 'none'})")
+        given[key] = declared[key].parse(value, f"--set {key}")
+    params = resolve(derivation.params, given, derivation_id)
+    click.echo(problem_text(make_problem(derivation, params, seed)))
+
+
+@main.command(cls=Command)
+@click.argument("spec", required=False)
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Workbook seed (overrides the spec's).")
+@click.option("--variants", type=click.IntRange(1, 5000), help="Number of variants.")
+@click.option("--roster", type=click.Path(path_type=Path), help="CSV of student names (header: name).")
+@click.option("--set", "sets", multiple=True, metavar="TARGET.KEY=VALUE", help="e.g. 2.n=4 or softmax-jacobian.n=4.")
+@click.option("--out", type=click.Path(path_type=Path), help="Output directory [default: build/<workbook>].")
+@click.option("--paper", type=click.Choice(["a4", "letter"]), help="Paper size (overrides the spec's).")
+@click.option("--format", "formats", default="pdf,tex,json", show_default=True, help="Comma-separated: pdf, tex, json.")
+def build(spec, seed, variants, roster, sets, out, paper, formats) -> None:
+    """Build a workbook's worksheets, answer keys and answers.json (default: the LLM Foundations workbook)."""
+    from generator import spec as specs
+    from generator.build import FORMATS, build as run_build
+
+    chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
+    bad = [f for f in chosen if f not in FORMATS]
+    if bad or not chosen:
+        raise UserError(f"--format: {bad[0] if bad else formats!r} is not a format (allowed: {', '.join(FORMATS)})")
+    if variants is not None and roster is not None:
+        raise UserError("--variants and --roster exclude each other: a roster gives one variant per name")
+    started = time.perf_counter()
+    workbook = specs.load(resolve_spec(spec), seed=seed, variants=variants, roster=roster, paper=paper, sets=sets)
+    out_dir = out or Path("build") / workbook.name
+    written = run_build(workbook, out_dir, chosen)
+    seconds = time.perf_counter() - started
+    click.echo(
+        f"{workbook.title}: {len(workbook.students)} variant(s), seed {workbook.seed}: "
+        f"wrote {len(written)} files to {out_dir} in {seconds:.1f} s"
+    )
+
+
+@main.command(cls=Command)
+@click.option("--seeds", type=click.IntRange(1, 100000), default=20, show_default=True, help="Seeds per parameter set.")
+@click.option("--only", multiple=True, metavar="ID", help="Check only these derivations.")
+def check(seeds: int, only: tuple[str, ...]) -> None:
+    """Every derivation over many seeds and the edges of its parameter ranges, both verifications."""
+    from generator.checking import check_derivation
+    from generator.registry import catalog, get
+
+    chosen = [get(i, "--only") for i in only] if only else list(catalog().values())
+    failed = 0
+    click.echo(f"{'derivation':<28} {'instances':>9} {'failures':>8} {'seconds':>8}")
+    for derivation in chosen:
+        report = check_derivation(derivation, seeds)
+        failed += len(report.failures)
+        click.echo(f"{derivation.id:<28} {report.instances:>9} {len(report.failures):>8} {report.seconds:>8.2f}")
+        for failure in report.failures[:5]:
+            click.echo(f"    {failure}")
+    if failed:
+        raise BuildError(f"{failed} instance(s) failed verification")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,52 @@
+import pytest
+import sympy
+
+from derivations import softmax_jacobian as mod
+from generator.model import VerificationError
+from generator.engine import make_problem
+from generator.registry import get
+from tests.helpers import instances, leaves, small_fraction
+
+
+def test_general_derivative_is_the_textbook_form():
+    general = mod.derive()  # raises ClaimError if SymPy's derivative differs from s_i(δ_ij − s_j)
+    assert general["derivative"].has(sympy.KroneckerDelta)
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 5])
+def test_claim_holds_for_explicit_sizes(n):
+    z = sympy.symbols(f"z1:{n + 1}")
+    total = sum(sympy.exp(v) for v in z)
+    s = [sympy.exp(v) / total for v in z]
+    for i in range(n):
+        for j in range(n):
+            claim = s[i] * ((1 if i == j else 0) - s[j])
+            assert sympy.simplify(sympy.diff(s[i], z[j]) - claim) == 0
+
+
+@pytest.mark.parametrize("n", [2, 3, 6])
+def test_instances_are_verified_and_nice(n):
+    for problem in instances("softmax-jacobian", n=n):
+        assert problem.verified == {"exact": True, "numeric": True}
+        weights = [sympy.exp(v) for v in problem.inputs["z"]]
+        assert all(w.is_Integer and 1 <= w <= 6 for w in weights) and len(set(weights)) > 1
+        assert all(small_fraction(v) for v in leaves(problem.answer["jacobian"].value))
+        assert sum(problem.answer["softmax"].value) == 1
+        jacobian = problem.answer["jacobian"].value
+        assert jacobian.shape == (n, n) and jacobian == jacobian.T
+
+
+def test_a_wrong_answer_is_never_passed(monkeypatch):
+    original = mod.generate
+
+    def tampered(params, dice):
+        problem = original(params, dice)
+        part = problem.answer["jacobian"]
+        wrong = part.value.copy()
+        wrong[0, 0] += sympy.Rational(1, 10**6)
+        problem.answer["jacobian"] = type(part)(part.name, part.label, wrong)
+        return problem
+
+    monkeypatch.setattr(mod, "generate", tampered)
+    with pytest.raises(VerificationError, match=r"softmax-jacobian \(seed 5\): answer jacobian\[0\]\[0\]"):
+        make_problem(get("softmax-jacobian"), {"n": 3}, 5)

@@ -1,0 +1,66 @@
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from generator.cli import main
+from generator.registry import catalog
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def test_list_shows_every_derivation_with_its_parameters(runner):
+    result = runner.invoke(main, ["list"])
+    assert result.exit_code == 0
+    for derivation in catalog().values():
+        assert derivation.id in result.output
+        for param in derivation.params:
+            assert f"{param.name} = {param.default!r}" in result.output
+
+
+def test_show_prints_problem_steps_and_verification(runner):
+    result = runner.invoke(main, ["show", "softmax-jacobian", "--seed", "3", "--set", "n=2"])
+    assert result.exit_code == 0
+    assert "z = [log(2), log(4)]" in result.output
+    assert "jacobian = [[2/9, -2/9], [-2/9, 2/9]]" in result.output
+    assert "Verified: exact ok, numeric ok" in result.output
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["show", "softmax"], "unknown derivation 'softmax'"),
+        (["show", "softmax-jacobian", "--set", "n=9"], "n must be an integer from 2 to 6, got 9"),
+        (["build", "no-such-spec.toml"], "no-such-spec.toml: spec file not found"),
+        (["build", "--format", "docx"], "--format: 'docx' is not a format"),
+        (["build", "--set", "9.n=3"], "problem 9 does not exist"),
+        (["build", "--variants", "2", "--roster", "x.csv"], "exclude each other"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(runner, args, message, tmp_path):
+    result = runner.invoke(main, [*args, *(["--out", str(tmp_path)] if args[0] == "build" else [])])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+    assert not any(tmp_path.iterdir())
+
+
+def test_build_json_only_records_overrides(runner, tmp_path):
+    args = ["build", "--format", "json", "--seed", "7", "--set", "softmax-jacobian.n=4", "--out", str(tmp_path)]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "answers.json").read_text())
+    (softmax,) = [p for p in data["variants"][0]["problems"] if p["derivation"] == "softmax-jacobian"]
+    assert softmax["params"] == {"n": 4} and len(softmax["inputs"]["z"]) == 4
+    assert "wrote 1 files to" in result.output
+
+
+def test_check_reports_every_derivation(runner):
+    result = runner.invoke(main, ["check", "--seeds", "2", "--only", "softmax-jacobian", "--only", "attention-scaling"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split() == ["derivation", "instances", "failures", "seconds"]
+    assert lines[1].split()[:3] == ["softmax-jacobian", "6", "0"]  # defaults and the two edges of n, 2 seeds each

@@ -1,0 +1,57 @@
+import jinja2
+import pytest
+import sympy
+from pylatex.utils import NoEscape
+
+from generator import render
+from generator.mathtex import approx, decimal, tex
+from generator.model import Math, Tex
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (r"\input{/etc/passwd}", r"\textbackslash{}input\{/etc/passwd\}"),
+        ("50% & #1 $x$ _a_", r"50\% \& \#1 \$x\$ \_a\_"),
+        ("a~b^c", r"a\textasciitilde{}b\^{}c"),
+        ("tab\there\x00\x1b", "tab here"),
+        ("Łukasz O'Brien", "Łukasz O'Brien"),
+    ],
+)
+def test_finalize_escapes_every_plain_string(text, expected):
+    assert render.finalize(text) == expected
+
+
+def test_trusted_latex_passes_and_other_types_are_refused():
+    assert render.finalize(NoEscape(r"\frac{1}{2}")) == r"\frac{1}{2}"
+    assert render.finalize(3) == "3"
+    with pytest.raises(TypeError):
+        render.finalize(1.5)
+
+
+def test_templates_escape_user_strings_without_being_told():
+    template = render.environment().from_string(r"\VAR{title}")
+    assert template.render(title="A & B {x}") == r"A \& B \{x\}"
+
+
+def test_strict_undefined():
+    with pytest.raises(jinja2.UndefinedError):
+        render.environment().from_string(r"\VAR{missing}").render()
+
+
+def test_prose_keeps_math_and_escapes_the_rest():
+    assert render.prose("cost 5% of $x^2$") == r"cost 5\% of $x^2$"
+    with pytest.raises(ValueError):
+        render.prose("unbalanced $x")
+
+
+def test_paragraph_spacing_around_math():
+    out = render.paragraph(("A query ", Math(Tex("q")), " and ", Math((Tex("d"), 64)), "."))
+    assert out == r"A query \(q\) and \(d = 64\)."
+
+
+def test_math_printing():
+    assert tex(sympy.Rational(7, 32) * sympy.log(sympy.Rational(32, 7))) == r"\frac{7}{32} \ln\frac{32}{7}"
+    assert tex([sympy.log(2), 0]) == r"\left(\ln 2,\ 0\right)"
+    assert decimal(sympy.Rational(1, 3), 4) == "0.3333" and decimal(-1e-9, 3) == "0.000"
+    assert approx(sympy.Matrix([[sympy.Rational(1, 4)]]), 2) == r"\begin{pmatrix}0.25\end{pmatrix}"
