@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import mpmath
 
-from generator.model import Problem, VerificationError
+from generator.model import BuildError, Problem, VerificationError
 from generator.registry import Derivation, get
 from generator.seeding import Dice, problem_seed
 from generator.verify import DIGITS, check_answers, exact_mismatch, numeric_mismatch
@@ -52,13 +52,16 @@ def variant_id(seed: int, index: int) -> str:
 def make_problem(derivation: Derivation, params: dict, seed: int) -> Problem:
     """Generate one instance and verify it twice; raise VerificationError if either check fails."""
     module = derivation.module
-    problem = module.generate(params, Dice(seed))
-    problem.seed = seed
-    claimed = {name: part.value for name, part in problem.answer.items()}
-    exact_where = check_answers(claimed, module.exact_answer(problem.inputs, params), exact_mismatch)
-    with mpmath.workdps(DIGITS + 10):
-        numeric = module.numeric_answer(problem.inputs, params)
-    numeric_where = check_answers(claimed, numeric, numeric_mismatch)
+    try:
+        problem = module.generate(params, Dice(seed))
+        problem.seed = seed
+        claimed = {name: part.value for name, part in problem.answer.items()}
+        exact_where = check_answers(claimed, module.exact_answer(problem.inputs, params), exact_mismatch)
+        with mpmath.workdps(DIGITS + 10):
+            numeric = module.numeric_answer(problem.inputs, params)
+        numeric_where = check_answers(claimed, numeric, numeric_mismatch)
+    except Exception as error:  # a derivation's own failure is a failed build, named by id and seed
+        raise BuildError(f"{derivation.id} (seed {seed}): {type(error).__name__}: {error}") from error
     problem.verified = {"exact": exact_where is None, "numeric": numeric_where is None}
     for kind, where in (("exact", exact_where), ("numeric", numeric_where)):
         if where is not None:

@@ -26,6 +26,13 @@ class WorkbookPrinter(LatexPrinter):
     def _print_Exp1(self, expr):
         return "e"
 
+    def _print_Integer(self, expr):
+        digits = str(abs(int(expr)))
+        if len(digits) > 4:
+            groups = [digits[max(0, end - 3) : end] for end in range(len(digits), 0, -3)][::-1]
+            digits = r"\,".join(groups)
+        return ("-" if expr < 0 else "") + digits
+
     def _print_Float(self, expr):
         return decimal(expr, 4)
 

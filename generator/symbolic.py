@@ -57,3 +57,66 @@ def mp_softmax(z: Sequence) -> list:
 def vector(values: Sequence[Any]) -> list:
     """A list of SymPy numbers (how vectors are held in inputs and answers)."""
     return [sympy.nsimplify(v) if isinstance(v, float) else sympy.sympify(v) for v in values]
+
+
+def int_matrix(dice, rows: int, cols: int, low: int, high: int) -> sympy.Matrix:
+    """A matrix of uniform random integers in ``[low, high]``."""
+    return sympy.Matrix(rows, cols, lambda r, c: dice.integer(low, high))
+
+
+def symbol_matrix(name: str, rows: int, cols: int) -> sympy.Matrix:
+    """A matrix of distinct real symbols ``name_{rc}`` (1-based), for deriving general results."""
+    return sympy.Matrix(rows, cols, lambda r, c: sympy.Symbol(f"{name}_{{{r + 1}{c + 1}}}", real=True))
+
+
+def symbol_vector(name: str, size: int) -> sympy.Matrix:
+    """A column vector of distinct real symbols ``name_i`` (1-based)."""
+    return sympy.Matrix(size, 1, lambda r, c: sympy.Symbol(f"{name}_{{{r + 1}}}", real=True))
+
+
+def substitute(expr, pairs) -> Any:
+    """Replace symbols (matrices of symbols, pairwise) by values; works on matrices and scalars."""
+    mapping = {}
+    for symbols_, values in pairs:
+        symbols_ = symbols_ if isinstance(symbols_, sympy.MatrixBase) else sympy.Matrix([symbols_])
+        values = values if isinstance(values, sympy.MatrixBase) else sympy.Matrix(values)
+        mapping.update(dict(zip(list(symbols_), list(values))))
+    return expr.xreplace(mapping) if not isinstance(expr, sympy.MatrixBase) else expr.xreplace(mapping).applyfunc(sympy.sympify)
+
+
+def mp_matrix(value) -> list:
+    """A SymPy matrix (or nested list) as nested lists of mpmath floats."""
+    if isinstance(value, sympy.MatrixBase):
+        value = value.tolist()
+    return [mp_matrix(v) if isinstance(v, (list, tuple)) else to_mp(v) for v in value]
+
+
+def mp_matmul(a: list, b: list) -> list:
+    """A plain triple-loop matrix product of nested lists, in mpmath."""
+    return [[mpmath.fsum(a[r][k] * b[k][c] for k in range(len(b))) for c in range(len(b[0]))] for r in range(len(a))]
+
+
+def transpose(a: list) -> list:
+    """The transpose of a nested-list matrix."""
+    return [list(row) for row in zip(*a)]
+
+
+def column(values) -> list:
+    """A flat list as a matrix of one column (nested lists)."""
+    return [[v] for v in values]
+
+
+def canonical_direction(vector) -> sympy.Matrix:
+    """A direction with a fixed sign: the first nonzero entry positive (for 'any sign' answers)."""
+    vector = sympy.Matrix(vector)
+    first = next(v for v in vector if v != 0)
+    return vector if first > 0 else -vector
+
+
+def primitive_integer(vector) -> sympy.Matrix:
+    """An integer vector along a rational direction: coprime entries, first nonzero positive."""
+    vector = canonical_direction(vector)
+    denominators = sympy.ilcm(*[sympy.nsimplify(v).q for v in vector])
+    scaled = vector * denominators
+    divisor = sympy.igcd(*[int(v) for v in scaled])
+    return scaled / divisor

@@ -1,0 +1,85 @@
+"""Queries, keys and values as linear projections of the token embeddings: ``Q = X W_Q`` and so on.
+
+Row i of ``Q`` is token i's embedding times ``W_Q``; SymPy proves this row view equal to the matrix product.
+"""
+
+from functools import lru_cache
+
+import sympy
+
+from generator.model import AnswerPart, Math, Problem, Step, Tex
+from generator.params import Param
+from generator.symbolic import int_matrix, mp_matmul, mp_matrix, prove_equal, symbol_matrix
+
+ID = "qkv-projection"
+TITLE = "Projecting tokens to queries, keys and values"
+TOPIC = "linear algebra"
+PARAMS = (
+    Param("n", int, 2, "number of tokens (rows of X)", low=1, high=4),
+    Param("d_model", int, 3, "embedding width", low=2, high=4),
+    Param("d_k", int, 2, "projection width", low=1, high=4),
+)
+
+NAMES = ("Q", "K", "V")
+
+
+@lru_cache(maxsize=None)
+def derive(n: int, d_model: int, d_k: int) -> dict:
+    """Each row of ``X W`` is the row of X times W, proven for symbolic matrices of these shapes."""
+    x, w = symbol_matrix("x", n, d_model), symbol_matrix("w", d_model, d_k)
+    product = x * w
+    for i in range(n):
+        prove_equal(sympy.Matrix(product.row(i) - x.row(i) * w).norm() ** 2, 0, "row view of X W")
+    return {"x": x, "w": w, "product": product}
+
+
+def generate(params: dict, dice) -> Problem:
+    """Integer embeddings and weights in [-2, 2]."""
+    n, d_model, d_k = params["n"], params["d_model"], params["d_k"]
+    x = int_matrix(dice, n, d_model, -2, 2)
+    while all(v == 0 for v in x):
+        x = int_matrix(dice, n, d_model, -2, 2)
+    weights = {name: int_matrix(dice, d_model, d_k, -2, 2) for name in NAMES}
+    general = derive(n, d_model, d_k)
+    results = {
+        name: general["product"].xreplace({**dict(zip(general["x"], x)), **dict(zip(general["w"], w))})
+        for name, w in weights.items()
+    }
+    steps = [
+        "The general result",
+        Step(Tex(r"(XW)_{ij}"), Tex(r"\sum_{l=1}^{d_{\text{model}}} X_{il} W_{lj}"), "row i of X against column j of W"),
+        Step(Tex(r"\text{row}_i(XW)"), Tex(r"x_i W"), "each token is projected on its own"),
+        "Your numbers",
+        *[Step(Tex(name), results[name], f"$X W_{{{name}}}$, row by row") for name in NAMES],
+    ]
+    return Problem(
+        derivation=ID,
+        title=TITLE,
+        params=params,
+        seed=0,
+        inputs={"X": x, "W_Q": weights["Q"], "W_K": weights["K"], "W_V": weights["V"]},
+        statement=[
+            (f"A sequence of {n} token{'s' if n > 1 else ''} has the embeddings (one per row) ", Math((Tex("X"), x)),
+             ". The projection matrices are"),
+            (Math((Tex("W_Q"), weights["Q"])), ", ", Math((Tex("W_K"), weights["K"])), ", ", Math((Tex("W_V"), weights["V"])), "."),
+        ],
+        tasks=[("Compute ", Math(Tex(r"Q = XW_Q")), ", ", Math(Tex(r"K = XW_K")), " and ", Math(Tex(r"V = XW_V")), ".")],
+        steps=steps,
+        answer={name: AnswerPart(name, Tex(name), results[name]) for name in NAMES},
+    )
+
+
+def exact_answer(inputs: dict, params: dict) -> dict:
+    """Each token's row times each weight matrix, entry by entry."""
+    x = inputs["X"]
+    out = {}
+    for name in NAMES:
+        w = inputs[f"W_{name}"]
+        out[name] = sympy.Matrix(x.rows, w.cols, lambda i, j: sum(x[i, l] * w[l, j] for l in range(x.cols)))
+    return out
+
+
+def numeric_answer(inputs: dict, params: dict) -> dict:
+    """The three products in mpmath floats."""
+    x = mp_matrix(inputs["X"])
+    return {name: mp_matmul(x, mp_matrix(inputs[f"W_{name}"])) for name in NAMES}
