@@ -10,7 +10,7 @@ import mpmath
 import sympy
 from sympy import KroneckerDelta, Q, Rational, Sum, refine, sqrt, symbols
 
-from generator.model import AnswerPart, Math, Problem, Step, Tex
+from generator.model import AnswerPart, Figure, Math, Problem, Step, Tex
 from generator.params import Param
 from generator.symbolic import prove_equal
 
@@ -49,6 +49,15 @@ def generate(params: dict, dice) -> Problem:
     general = derive()
     values = {d: dim, sigma: sqrt(var)}
     mean, variance, scaled = (general[key].subs(values) for key in ("mean", "variance", "scaled"))
+    dims_plot = [2**p for p in range(0, 13) if 2**p <= max(dim, 256)]
+    figure = Figure("lines", {
+        "series": [
+            {"label": "$\\operatorname{Var}[q \\cdot k]$", "points": [(x, float(general["variance"].subs({d: x, sigma: sqrt(var)}))) for x in dims_plot]},
+            {"label": "$\\operatorname{Var}[q \\cdot k/\\sqrt{d}]$", "points": [(x, float(general["scaled"].subs({d: x, sigma: sqrt(var)}))) for x in dims_plot]},
+        ],
+        "mark": (dim, float(variance)),
+        "xlabel": "head dimension $d$", "ylabel": "variance", "logx": True, "logy": True,
+    })
     steps = [
         "The general result",
         Step(Tex(r"q \cdot k"), Tex(r"\sum_{i=1}^{d} q_i k_i"), "definition of the dot product"),
@@ -83,6 +92,7 @@ def generate(params: dict, dice) -> Problem:
             "variance": AnswerPart("variance", Tex(r"\operatorname{Var}[q \cdot k]"), variance),
             "scaled_variance": AnswerPart("scaled_variance", Tex(r"\operatorname{Var}[q \cdot k/\sqrt{d}]"), scaled),
         },
+        figure=figure,
     )
 
 

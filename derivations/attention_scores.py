@@ -61,7 +61,8 @@ def generate(params: dict, dice) -> Problem:
         inputs={"Q": q, "K": k},
         statement=[
             (f"An attention head of dimension $d = {d}$ has {_count(n, 'query', 'queries')} and "
-             f"{_count(m, 'key', 'keys')}, one per row: ", Math((Tex("Q"), q)), " and ", Math((Tex("K"), k)), "."),
+             f"{_count(m, 'key', 'keys')}, one per row:"),
+            (Math((Tex("Q"), q)), ", ", Math((Tex("K"), k)), "."),
         ],
         tasks=[
             ("Compute the attention scores ", Math(Tex(r"S = QK^{\top}")), "."),

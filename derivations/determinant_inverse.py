@@ -77,7 +77,7 @@ def generate(params: dict, dice) -> Problem:
         params=params,
         seed=0,
         inputs={"A": a},
-        statement=[("Let ", Math((Tex("A"), a)), ".")],
+        statement=[("Consider the matrix"), (Math((Tex("A"), a)), ".")],
         tasks=[
             ("Compute ", Math(Tex(r"\det A")), "."),
             ("Compute ", Math(Tex(r"A^{-1}")), " and check that ", Math(Tex(r"AA^{-1} = I")), "."),

@@ -72,7 +72,7 @@ def generate(params: dict, dice) -> Problem:
     steps = [
         "The general result",
         Step(Tex(r"v^{\top}(Aw)"), Tex(r"(Av)^{\top} w"), "$A = A^{\\top}$ (SymPy checks it entry by entry)"),
-        Step(Tex(r"\mu\, v^{\top}w"), Tex(r"\lambda\, v^{\top}w \;\Rightarrow\; v^{\top}w = 0"), "for $Av = \\lambda v$, $Aw = \\mu w$, $\\lambda \\neq \\mu$"),
+        Step(Tex(r"\mu\, v^{\top}w"), Tex(r"\lambda\, v^{\top}w, \quad\text{so } v^{\top}w = 0"), "for $Av = \\lambda v$, $Aw = \\mu w$, $\\lambda \\neq \\mu$"),
         "Your numbers",
         Step(Tex(r"\det(A - \lambda I)"), (sympy.expand(polynomial), sympy.factor(polynomial)), "characteristic polynomial"),
         Step(Tex(r"\lambda"), values, "its roots, ascending"),
@@ -87,7 +87,7 @@ def generate(params: dict, dice) -> Problem:
         params=params,
         seed=0,
         inputs={"A": a},
-        statement=[("Let ", Math((Tex("A"), a)), ", a symmetric matrix.")],
+        statement=[("Consider the symmetric matrix"), (Math((Tex("A"), a)), ".")],
         tasks=[
             ("Find the eigenvalues of ", Math(Tex("A")), " in ascending order."),
             ("Find an eigenvector for each (any nonzero scale), and check that they are orthogonal."),

@@ -56,7 +56,7 @@ def generate(params: dict, dice) -> Problem:
         "The general result",
         Step(Tex(r"\#\,\Delta W"), general["full"], "one parameter per entry of a $d \\times k$ matrix"),
         Step(Tex(r"\#\,B + \#\,A"), general["lowrank"], "$B$ is $d \\times r$, $A$ is $r \\times k$ (SymPy counts)"),
-        Step(Tex(r"\operatorname{rank}(BA)"), Tex(r"\le r"), "every column of $BA$ is a combination of $r$ columns of $B$"),
+        Step(Tex(r"\operatorname{rank}(BA)"), Tex("r"), relation=Tex(r"\le"), reason="every column of $BA$ is a combination of $r$ columns of $B$"),
         "Your numbers",
         Step(Tex(r"\operatorname{rref}(W)"), reduced, "row reduce"),
         Step(Tex(r"\operatorname{rank} W"), len(pivots), f"pivot columns {', '.join(str(p + 1) for p in pivots)}"),
@@ -70,7 +70,8 @@ def generate(params: dict, dice) -> Problem:
         seed=0,
         inputs={"W": w, "d": d, "k": k, "r": r},
         statement=[
-            ("A fine-tuning update on a small layer is ", Math((Tex("W"), w)), "."),
+            ("A fine-tuning update on a small layer is"),
+            (Math((Tex("W"), w)), "."),
             ("In a real model the update ", Math(Tex(r"\Delta W")), " is ", Math(Tex(rf"d \times k = {d} \times {k}")),
              "; LoRA learns it as ", Math(Tex(r"\Delta W = BA")), " with rank ", Math((Tex("r"), r)), "."),
         ],

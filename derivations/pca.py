@@ -75,7 +75,7 @@ def generate(params: dict, dice) -> Problem:
     ratio = values[0] / covariance.trace()
     steps = [
         "The general result",
-        Step(Tex(r"\max_{u}\; u^{\top} C u"), Tex(r"\text{subject to } u^{\top}u = 1"), "the variance of the data along $u$"),
+        Step(Tex(r"\operatorname{Var}(\text{data along } u)"), Tex(r"u^{\top} C u, \quad u^{\top}u = 1"), "to be maximised over unit $u$"),
         Step(Tex(r"\nabla_u\big(u^{\top}Cu - \lambda(u^{\top}u - 1)\big)"), Tex(r"2(Cu - \lambda u) = 0"), "SymPy differentiates the Lagrangian"),
         Step(Tex(r"u^{\top}Cu"), Tex(r"\lambda"), "so the best $u$ is the top eigenvector"),
         "Your numbers",
@@ -92,7 +92,7 @@ def generate(params: dict, dice) -> Problem:
         params=params,
         seed=0,
         inputs={"X": x},
-        statement=[(f"A data set has {m} points with {dims} features, one point per row: ", Math((Tex("X"), x)), ".")],
+        statement=[(f"A data set has {m} points with {dims} features, one point per row:"), (Math((Tex("X"), x)), ".")],
         tasks=[
             ("Compute the mean ", Math(Tex(r"\bar x")), " and the sample covariance ", Math(Tex("C")), " (divide by ", Math(Tex("m-1")), ")."),
             ("Find the first principal component ", Math(Tex("u_1")), " (unit length) and the share of variance it explains."),

@@ -59,8 +59,8 @@ def generate(params: dict, dice) -> Problem:
         seed=0,
         inputs={"X": x, "W_Q": weights["Q"], "W_K": weights["K"], "W_V": weights["V"]},
         statement=[
-            (f"A sequence of {n} token{'s' if n > 1 else ''} has the embeddings (one per row) ", Math((Tex("X"), x)),
-             ". The projection matrices are"),
+            (f"A sequence of {n} token{'s' if n > 1 else ''} has the embeddings (one per row) and projection matrices"),
+            (Math((Tex("X"), x)), ","),
             (Math((Tex("W_Q"), weights["Q"])), ", ", Math((Tex("W_K"), weights["K"])), ", ", Math((Tex("W_V"), weights["V"])), "."),
         ],
         tasks=[("Compute ", Math(Tex(r"Q = XW_Q")), ", ", Math(Tex(r"K = XW_K")), " and ", Math(Tex(r"V = XW_V")), ".")],

@@ -40,6 +40,8 @@ def documents(workbook: Workbook, variants: list[Variant]) -> list[Document]:
         ]
         suffix = "" if len(variants) == 1 else f"-{variant.id}"
         for stem, template in DOCUMENTS:
+            figures = [p.figure for p in variant.problems if p.figure is not None]
+            plots = any(f.on_worksheet for f in figures) if stem == "worksheet" else bool(figures)
             source = render.render(
                 template,
                 title=workbook.title,
@@ -48,6 +50,7 @@ def documents(workbook: Workbook, variants: list[Variant]) -> list[Document]:
                 paper=workbook.paper,
                 variant=variant,
                 items=items,
+                plots=plots,
             )
             out.append(Document(stem + suffix, source))
     return out

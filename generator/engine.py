@@ -10,7 +10,7 @@ import mpmath
 from generator.model import BuildError, Problem, VerificationError
 from generator.registry import Derivation, get
 from generator.seeding import Dice, problem_seed
-from generator.verify import DIGITS, check_answers, exact_mismatch, numeric_mismatch
+from generator.verify import DIGITS, check_answers, exact_mismatch, inexact_part, numeric_mismatch
 
 # Variant ids use letters and digits that cannot be misread for one another (no 0/O, 1/I/l, 2/Z, 5/S, 8/B).
 ID_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
@@ -62,6 +62,9 @@ def make_problem(derivation: Derivation, params: dict, seed: int) -> Problem:
         numeric_where = check_answers(claimed, numeric, numeric_mismatch)
     except Exception as error:  # a derivation's own failure is a failed build, named by id and seed
         raise BuildError(f"{derivation.id} (seed {seed}): {type(error).__name__}: {error}") from error
+    inexact = inexact_part(claimed)
+    if inexact is not None:
+        raise VerificationError(f"{derivation.id} (seed {seed}): answer {inexact} is a float, not an exact value")
     problem.verified = {"exact": exact_where is None, "numeric": numeric_where is None}
     for kind, where in (("exact", exact_where), ("numeric", numeric_where)):
         if where is not None:

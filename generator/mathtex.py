@@ -60,17 +60,32 @@ def decimal(value: Any, places: int) -> str:
     return text
 
 
-def tex(value: Any) -> str:
-    """LaTeX math for a SymPy expression, a matrix, a vector (list), a Tex snippet or a relation chain."""
+def scientific(value: Any, digits: int) -> str:
+    """LaTeX for a number in scientific notation with ``digits`` significant figures: 3.450 \\times 10^{-4}."""
+    number = float(sympy.N(value, 30))
+    if number == 0:
+        return "0"
+    mantissa, exponent = f"{number:.{digits - 1}e}".split("e")
+    return rf"{mantissa} \times 10^{{{int(exponent)}}}"
+
+
+def tex(value: Any, inline: bool = False) -> str:
+    """LaTeX math for a SymPy expression, a matrix, a vector (list), a Tex snippet or a relation chain.
+
+    ``inline`` vectors use ``\\bigl( … \\bigr)`` with break points after commas, so a long one can wrap
+    in running text (``\\left … \\right`` would make it one unbreakable box).
+    """
     if isinstance(value, Tex):
         return value.source
     if isinstance(value, Math):
-        return tex(value.body)
+        return tex(value.body, inline)
     if isinstance(value, tuple):
-        return " = ".join(tex(item) for item in value)
+        return " = ".join(tex(item, inline) for item in value)
     if isinstance(value, list):
         if value and isinstance(value[0], (list, sympy.MatrixBase)):
-            return r",\quad ".join(tex(item) for item in value)
+            return r",\quad ".join(tex(item, inline) for item in value)
+        if inline:
+            return r"\bigl(" + r",\allowbreak\ ".join(tex(item) for item in value) + r"\bigr)"
         return r"\left(" + ",\\ ".join(tex(item) for item in value) + r"\right)"
     if isinstance(value, dict):
         return r",\quad ".join(f"{tex(Tex(k))} = {tex(v)}" for k, v in value.items())
@@ -79,8 +94,15 @@ def tex(value: Any) -> str:
     return _PRINTER.doprint(sympy.sympify(value))
 
 
-def approx(value: Any, places: int) -> str:
-    """LaTeX for the rounded decimals of a value of any answer shape (scalar, vector, matrix)."""
+def approx(value: Any, places: int, significant: bool = False) -> str:
+    """LaTeX for the rounded decimals of a value of any answer shape (scalar, vector, matrix).
+
+    With ``significant``, ``places`` counts significant figures in scientific notation instead.
+    """
+    if significant and not isinstance(value, (list, tuple, dict, sympy.MatrixBase)):
+        return scientific(value, places)
+    if significant:
+        return r",\ ".join(scientific(item, places) for item in value)
     if isinstance(value, sympy.MatrixBase):
         rows = [r" & ".join(decimal(value[r, c], places) for c in range(value.cols)) for r in range(value.rows)]
         return r"\begin{pmatrix}" + r" \\ ".join(rows) + r"\end{pmatrix}"

@@ -53,7 +53,7 @@ class Step:
     lhs: MathLike
     rhs: MathLike
     reason: str
-    relation: str = "="
+    relation: Tex = Tex("=")  # or \\iff, \\Rightarrow, \\le ...
 
 
 @dataclass(frozen=True)
@@ -62,13 +62,24 @@ class AnswerPart:
 
     ``value`` is a SymPy scalar, a list (vector), a ``sympy.Matrix``, a list of those, or a dict of those.
     ``label`` is how the part is named on paper (LaTeX math); ``decimals`` asks for a rounded decimal
-    next to the exact form when the exact form alone is hard to read.
+    next to the exact form when the exact form alone is hard to read (``significant``: that many
+    significant figures in scientific notation, for tiny numbers such as learning rates). A part whose
+    value is a list (or dict) of separate results names them in ``items`` and is printed one per line.
     """
 
     name: str
     label: MathLike
     value: Any
     decimals: int | None = None
+    significant: bool = False
+    items: tuple = ()
+
+    def lines(self) -> list[tuple[MathLike, Any]]:
+        """(label, value) pairs as printed: one per item, or the whole part."""
+        if not self.items:
+            return [(self.label, self.value)]
+        values = list(self.value.values()) if isinstance(self.value, dict) else list(self.value)
+        return list(zip(self.items, values))
 
 
 @dataclass(frozen=True)

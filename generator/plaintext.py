@@ -20,6 +20,7 @@ def _math(value) -> str:
 
 
 def _paragraph(pieces) -> str:
+    pieces = (pieces,) if isinstance(pieces, str) else pieces
     return "".join(_math(p) if isinstance(p, Math) else str(p).replace("$", "") for p in pieces)
 
 
@@ -31,7 +32,7 @@ def problem_text(problem: Problem) -> str:
     lines += ["", "Solution"]
     for item in problem.steps:
         if isinstance(item, Step):
-            lines.append(f"    {_math(item.lhs)} {item.relation} {_math(item.rhs)}    [{item.reason.replace('$', '')}]")
+            lines.append(f"    {_math(item.lhs)} {_math(item.relation)} {_math(item.rhs)}    [{item.reason.replace('$', '')}]")
         else:
             lines.append(f"  {item}")
     lines += ["", "Answer"]

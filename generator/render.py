@@ -51,12 +51,29 @@ def prose(text: str) -> NoEscape:
     return NoEscape("".join(f"${part}$" if odd else plain(part) for odd, part in zip([0, 1] * len(parts), parts)))
 
 
+def _separator(piece) -> bool:
+    return isinstance(piece, str) and piece.strip(" ,.;:") in ("", "and")
+
+
 def paragraph(pieces: tuple) -> NoEscape:
-    """A statement paragraph: derivation prose and Math pieces, as LaTeX."""
+    """A statement paragraph: derivation prose and Math pieces (or one prose string), as LaTeX.
+
+    A paragraph of nothing but mathematics and separators (matrices given as data) is one centred display.
+    """
+    pieces = (pieces,) if isinstance(pieces, str) else pieces
+    if pieces and all(isinstance(p, Math) or _separator(p) for p in pieces):
+        body = ""
+        for piece in pieces:
+            if isinstance(piece, Math):
+                body += mathtex.tex(piece)
+            else:
+                word = piece.strip(" ")
+                body += {"and": r",\quad\text{and}\quad ", ",": r",\quad "}.get(word, word)
+        return NoEscape(f"\\[{body}\\]")
     out = []
     for piece in pieces:
         if isinstance(piece, Math):
-            body = mathtex.tex(piece)
+            body = mathtex.tex(piece, inline=not piece.display)
             out.append(f"\\[{body}\\]" if piece.display else f"\\({body}\\)")
         else:
             out.append(prose(str(piece)))
@@ -68,9 +85,19 @@ def tex(value: Any) -> NoEscape:
     return NoEscape(mathtex.tex(value))
 
 
-def approx(value: Any, places: int) -> NoEscape:
+def approx(value: Any, places: int, significant: bool = False) -> NoEscape:
     """Rounded decimals of an answer value as trusted LaTeX math."""
-    return NoEscape(mathtex.approx(value, places))
+    return NoEscape(mathtex.approx(value, places, significant))
+
+
+def coordinates(points, pair: bool = True) -> NoEscape:
+    """Plot data as pgfplots coordinates: ``(x,y) (x,y)``; one point without brackets when ``pair`` is off."""
+    def number(value) -> str:
+        return f"{float(value):.6g}"
+
+    if not pair:
+        return NoEscape(",".join(number(v) for v in points))
+    return NoEscape(" ".join("(" + ",".join(number(v) for v in point) + ")" for point in points))
 
 
 def step_groups(steps: list) -> list[tuple[str | None, list[Step]]]:
@@ -106,7 +133,9 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         finalize=finalize,
     )
-    env.filters.update(tex=tex, approx=approx, paragraph=paragraph, prose=prose, step_groups=step_groups)
+    env.filters.update(
+        tex=tex, approx=approx, paragraph=paragraph, prose=prose, step_groups=step_groups, coordinates=coordinates
+    )
     env.tests["step"] = lambda item: isinstance(item, Step)
     return env
 

@@ -51,6 +51,15 @@ def exact_mismatch(claimed: Any, expected: Any) -> str | None:
     return None
 
 
+def inexact_part(claimed: dict) -> str | None:
+    """The first answer part holding a floating-point number: answers must be exact."""
+    for name, value in claimed.items():
+        for path, leaf in _leaves(value):
+            if isinstance(leaf, float) or sympy.sympify(leaf).has(sympy.Float):
+                return name + path
+    return None
+
+
 def to_mp(value: Any) -> mpmath.mpf:
     """A SymPy (or plain) number as an mpmath float at the checks' precision."""
     with mpmath.workdps(DIGITS + 10):

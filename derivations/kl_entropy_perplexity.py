@@ -1,0 +1,102 @@
+"""Entropy, cross-entropy, KL divergence and perplexity of two next-token distributions.
+
+Both distributions are dyadic, so every quantity is a rational number of bits: in nats a rational
+multiple of ln 2, and the perplexity a power of 2.
+"""
+
+from functools import lru_cache
+
+import mpmath
+import sympy
+from sympy import Rational, exp, log, symbols
+
+from generator.model import AnswerPart, Math, Problem, Step, Tex
+from generator.params import Param
+from generator.symbolic import mp_vector, prove_equal
+
+ID = "kl-entropy-perplexity"
+TITLE = "Entropy, cross-entropy, KL divergence and perplexity"
+TOPIC = "probability"
+PARAMS = (Param("n", int, 4, "vocabulary size", choices=(3, 4)),)
+
+DYADIC = {
+    3: [(Rational(1, 2), Rational(1, 4), Rational(1, 4))],
+    4: [(Rational(1, 2), Rational(1, 4), Rational(1, 8), Rational(1, 8)), (Rational(1, 4),) * 4,
+        (Rational(1, 2), Rational(1, 4), Rational(1, 4), 0)],
+}
+
+
+@lru_cache(maxsize=None)
+def derive() -> dict:
+    """KL(p‖q) = H(p, q) − H(p) for symbolic positive p and q."""
+    p, q = symbols("p1:4", positive=True), symbols("q1:4", positive=True)
+    kl = sum(a * log(a / b) for a, b in zip(p, q))
+    cross = -sum(a * log(b) for a, b in zip(p, q))
+    entropy = -sum(a * log(a) for a in p)
+    prove_equal(sympy.expand_log(kl, force=True), sympy.expand_log(cross - entropy, force=True), "KL = H(p,q) − H(p)")
+    return {}
+
+
+def _h(p, q) -> sympy.Expr:
+    return sympy.Add(*[a * log(1 / b) for a, b in zip(p, q) if a != 0])
+
+
+def generate(params: dict, dice) -> Problem:
+    """Two different dyadic distributions; q has full support so the cross-entropy is finite."""
+    derive()
+    n = params["n"]
+    full = [t for t in DYADIC[n] if 0 not in t]
+    while True:
+        p = dice.shuffled(dice.choice(DYADIC[n]))
+        q = dice.shuffled(dice.choice(full))
+        if p != q:
+            break
+    entropy, cross = (sympy.expand_log(_h(a, b), force=True) for a, b in ((p, p), (p, q)))  # rational multiples of ln 2
+    kl = sympy.expand(cross - entropy)
+    perplexity = exp(cross)
+    steps = [
+        "The general result",
+        Step(Tex(r"\mathrm{KL}(p\,\Vert\, q)"), Tex(r"\sum_i p_i \ln\frac{p_i}{q_i} = H(p, q) - H(p)"), "SymPy expands the logarithms"),
+        Step(Tex(r"\mathrm{KL}(p\,\Vert\, q)"), Tex("0"), "Gibbs' inequality; 0 only when $p = q$", Tex(r"\ge")),
+        "Your numbers",
+        Step(Tex(r"H(p)"), (_h(p, p), entropy), "$\\sum_i p_i \\ln(1/p_i)$"),
+        Step(Tex(r"H(p, q)"), (_h(p, q), cross), "$\\sum_i p_i \\ln(1/q_i)$"),
+        Step(Tex(r"\mathrm{KL}(p\,\Vert\, q)"), kl, "the difference"),
+        Step(Tex(r"\mathrm{PPL}"), (exp(sympy.Symbol("H(p, q)")), perplexity), "$e^{H(p,q)}$: a power of 2"),
+    ]
+    return Problem(
+        derivation=ID,
+        title=TITLE,
+        params=params,
+        seed=0,
+        inputs={"p": p, "q": q},
+        statement=[("The true next-token distribution is ", Math((Tex("p"), p)), " and a model predicts ", Math((Tex("q"), q)), ".")],
+        tasks=[
+            ("Compute the entropy ", Math(Tex(r"H(p)")), " and the cross-entropy ", Math(Tex(r"H(p, q)")), " (natural logarithms)."),
+            ("Compute ", Math(Tex(r"\mathrm{KL}(p\,\Vert\, q)")), " and the perplexity ", Math(Tex(r"e^{H(p, q)}")), "."),
+        ],
+        steps=steps,
+        answer={
+            "entropy": AnswerPart("entropy", Tex("H(p)"), entropy, decimals=4),
+            "cross_entropy": AnswerPart("cross_entropy", Tex("H(p, q)"), cross, decimals=4),
+            "kl": AnswerPart("kl", Tex(r"\mathrm{KL}(p\,\Vert\, q)"), kl, decimals=4),
+            "perplexity": AnswerPart("perplexity", Tex(r"\mathrm{PPL}"), perplexity, decimals=4),
+        },
+    )
+
+
+def exact_answer(inputs: dict, params: dict) -> dict:
+    """Count bits with base-2 logarithms (exact integers for dyadic probabilities), then convert to nats."""
+    p, q = [sympy.sympify(v) for v in inputs["p"]], [sympy.sympify(v) for v in inputs["q"]]
+    bits = lambda a, b: sum(x * -log(y, 2) for x, y in zip(a, b) if x != 0)  # noqa: E731
+    entropy, cross = bits(p, p) * log(2), bits(p, q) * log(2)
+    return {"entropy": entropy, "cross_entropy": cross, "kl": cross - entropy, "perplexity": 2 ** bits(p, q)}
+
+
+def numeric_answer(inputs: dict, params: dict) -> dict:
+    """Direct sums in mpmath."""
+    p, q = mp_vector(inputs["p"]), mp_vector(inputs["q"])
+    entropy = -mpmath.fsum(a * mpmath.log(a) for a in p if a)
+    cross = -mpmath.fsum(a * mpmath.log(b) for a, b in zip(p, q) if a)
+    kl = mpmath.fsum(a * mpmath.log(a / b) for a, b in zip(p, q) if a)
+    return {"entropy": entropy, "cross_entropy": cross, "kl": kl, "perplexity": mpmath.exp(cross)}

@@ -1,0 +1,193 @@
+"""Backpropagation through a one-hidden-layer network, by the chain rule.
+
+``h = act(W1 x + b1)``, ``ŷ = W2 h + b2``, ``L = ½‖ŷ − y‖²``. SymPy differentiates the loss with respect
+to every parameter; the backprop formulas (δ₂ = ŷ − y, δ₁ = W2ᵀδ₂ ⊙ act′(a), …) are proven equal to it.
+For sigmoid and tanh the pre-activations are ``±ln k``, so every activation and gradient is a fraction.
+"""
+
+from functools import lru_cache
+
+import mpmath
+import sympy
+from sympy import Heaviside, Max, exp, log, tanh
+
+from generator.model import AnswerPart, Math, Problem, Step, Tex
+from generator.params import Param
+from generator.symbolic import int_matrix, mp_matrix, prove_equal, symbol_matrix, symbol_vector
+from generator.verify import to_mp
+
+ID = "mlp-backprop"
+TITLE = "Backpropagation through a small MLP"
+TOPIC = "calculus"
+PARAMS = (
+    Param("activation", str, "relu", "hidden activation", choices=("relu", "sigmoid", "tanh")),
+    Param("inputs", int, 2, "input size", low=1, high=3),
+    Param("hidden", int, 2, "hidden units", low=1, high=3),
+    Param("outputs", int, 1, "output size", low=1, high=2),
+)
+
+t = sympy.Symbol("t", real=True)
+ACT = {"relu": Max(0, t), "sigmoid": 1 / (1 + exp(-t)), "tanh": tanh(t)}
+ACT_PRIME = {"relu": Heaviside(t), "sigmoid": ACT["sigmoid"] * (1 - ACT["sigmoid"]), "tanh": 1 - tanh(t) ** 2}
+ACT_TEX = {"relu": r"\operatorname{ReLU}", "sigmoid": r"\sigma", "tanh": r"\tanh"}
+PARTS = ("dW1", "db1", "dW2", "db2")
+
+
+def _network(activation: str, n_in: int, n_h: int, n_out: int) -> dict:
+    x, y = symbol_vector("x", n_in), symbol_vector("y", n_out)
+    w1, b1 = symbol_matrix("W1", n_h, n_in), symbol_vector("b1", n_h)
+    w2, b2 = symbol_matrix("W2", n_out, n_h), symbol_vector("b2", n_out)
+    pre = w1 * x + b1
+    hidden = pre.applyfunc(lambda a: ACT[activation].subs(t, a))
+    out = w2 * hidden + b2
+    loss = ((out - y).T * (out - y))[0] / 2
+    return {"x": x, "y": y, "W1": w1, "b1": b1, "W2": w2, "b2": b2, "pre": pre, "hidden": hidden, "out": out, "loss": loss}
+
+
+@lru_cache(maxsize=None)
+def derive(activation: str, n_in: int, n_h: int, n_out: int) -> dict:
+    """SymPy's gradient of the loss for every parameter, and the backprop formulas proven equal to it."""
+    net = _network(activation, n_in, n_h, n_out)
+    grads = {f"d{name}": net[name].applyfunc(lambda p: sympy.diff(net["loss"], p)) for name in ("W1", "b1", "W2", "b2")}
+    delta2 = net["out"] - net["y"]
+    delta1 = sympy.matrix_multiply_elementwise(net["W2"].T * delta2, net["pre"].applyfunc(lambda a: ACT_PRIME[activation].subs(t, a)))
+    formulas = {"dW2": delta2 * net["hidden"].T, "db2": delta2, "dW1": delta1 * net["x"].T, "db1": delta1}
+    for name in PARTS:
+        for derived, claimed in zip(grads[name], formulas[name]):
+            prove_equal(derived, claimed, f"backprop formula for {name}")
+    return {"net": net, "grads": grads}
+
+
+def _draw(dice, activation: str, n_in: int, n_h: int, n_out: int) -> dict:
+    for _ in range(300):
+        x = int_matrix(dice, n_in, 1, -2, 2)
+        w1 = int_matrix(dice, n_h, n_in, -2, 2)
+        if activation == "relu":
+            b1 = int_matrix(dice, n_h, 1, -2, 2)
+            pre = w1 * x + b1
+            if any(v == 0 for v in pre) or all(v < 0 for v in pre):
+                continue
+        else:  # choose b1 so that every pre-activation is ±ln k and the activations are fractions
+            targets = [dice.sign() * log(dice.integer(2, 4)) for _ in range(n_h)]
+            b1 = sympy.Matrix(targets) - w1 * x
+        w2 = int_matrix(dice, n_out, n_h, -2, 2)
+        b2 = int_matrix(dice, n_out, 1, -1, 1)
+        y = int_matrix(dice, n_out, 1, -2, 2)
+        if all(v != 0 for v in w2) and any(v != 0 for v in x):
+            return {"x": x, "y": y, "W1": w1, "b1": b1, "W2": w2, "b2": b2}
+    raise RuntimeError("no network found in 300 draws")
+
+
+def _values(expr, net: dict, numbers: dict):
+    mapping = {}
+    for name, value in numbers.items():
+        mapping.update(zip(net[name], value))
+    return expr.xreplace(mapping).applyfunc(lambda e: e.rewrite(exp) if e.has(tanh) else e)
+
+
+def generate(params: dict, dice) -> Problem:
+    """A network with integer weights and, for smooth activations, log-valued hidden biases."""
+    activation, sizes = params["activation"], (params["inputs"], params["hidden"], params["outputs"])
+    numbers = _draw(dice, activation, *sizes)
+    general = derive(activation, *sizes)
+    net = general["net"]
+    pre, hidden, out = (_values(net[k], net, numbers) for k in ("pre", "hidden", "out"))
+    loss = _values(sympy.Matrix([net["loss"]]), net, numbers)[0]
+    grads = {name: _values(general["grads"][name], net, numbers) for name in PARTS}
+    delta2 = out - numbers["y"]
+    slope = pre.applyfunc(lambda a: ACT_PRIME[activation].subs(t, a).rewrite(exp))
+    act = ACT_TEX[activation]
+    vec = lambda m: list(m)  # noqa: E731 - column vectors are printed as tuples
+    steps = [
+        "The general result",
+        Step(Tex(r"\delta_2 = \frac{\partial L}{\partial \hat y}"), Tex(r"\hat y - y"), "derivative of $\\tfrac12\\lVert \\hat y - y\\rVert^2$"),
+        Step(Tex(r"\frac{\partial L}{\partial W_2},\ \frac{\partial L}{\partial b_2}"), Tex(r"\delta_2 h^{\top},\ \delta_2"), "$\\hat y = W_2 h + b_2$"),
+        Step(Tex(r"\delta_1 = \frac{\partial L}{\partial a}"), Tex(rf"(W_2^{{\top}}\delta_2) \odot {act}'(a)"), "back through $W_2$ and the activation"),
+        Step(Tex(r"\frac{\partial L}{\partial W_1},\ \frac{\partial L}{\partial b_1}"), Tex(r"\delta_1 x^{\top},\ \delta_1"), "SymPy's derivative equals each formula"),
+        "Your numbers: forward",
+        Step(Tex(r"a = W_1 x + b_1"), vec(pre), "pre-activations"),
+        Step(Tex(rf"h = {act}(a)"), vec(hidden), "hidden activations"),
+        Step(Tex(r"\hat y = W_2 h + b_2"), vec(out), "output"),
+        Step(Tex("L"), loss, "$\\tfrac12 \\lVert \\hat y - y\\rVert^2$"),
+        "Your numbers: backward",
+        Step(Tex(r"\delta_2"), vec(delta2), "$\\hat y - y$"),
+        Step(Tex(rf"{act}'(a)"), vec(slope), {"relu": "1 where $a > 0$, else 0", "sigmoid": "$\\sigma(a)(1 - \\sigma(a))$", "tanh": "$1 - \\tanh^2 a$"}[activation]),
+        Step(Tex(r"\delta_1"), vec(grads["db1"]), "$(W_2^{\\top}\\delta_2) \\odot$ slope"),
+    ]
+    return Problem(
+        derivation=ID,
+        title=TITLE,
+        params=params,
+        seed=0,
+        inputs={name: (vec(numbers[name]) if numbers[name].cols == 1 else numbers[name]) for name in ("x", "y", "W1", "b1", "W2", "b2")},
+        statement=[
+            ("A network computes ", Math(Tex(rf"h = {act}(W_1 x + b_1)")), ", ", Math(Tex(r"\hat y = W_2 h + b_2")),
+             " and the loss ", Math(Tex(r"L = \tfrac12 \lVert \hat y - y\rVert^2")), ", with"),
+            (Math((Tex("W_1"), numbers["W1"])), ", ", Math((Tex("b_1"), vec(numbers["b1"]))), ", ",
+             Math((Tex("W_2"), numbers["W2"])), ", ", Math((Tex("b_2"), vec(numbers["b2"]))), ","),
+            ("input ", Math((Tex("x"), vec(numbers["x"]))), " and target ", Math((Tex("y"), vec(numbers["y"]))), "."),
+        ],
+        tasks=[
+            ("Run the forward pass and compute ", Math(Tex("L")), "."),
+            ("Compute all parameter gradients by the chain rule."),
+        ],
+        steps=steps,
+        answer={
+            "loss": AnswerPart("loss", Tex("L"), loss),
+            "dW1": AnswerPart("dW1", Tex(r"\partial L/\partial W_1"), grads["dW1"]),
+            "db1": AnswerPart("db1", Tex(r"\partial L/\partial b_1"), vec(grads["db1"])),
+            "dW2": AnswerPart("dW2", Tex(r"\partial L/\partial W_2"), grads["dW2"]),
+            "db2": AnswerPart("db2", Tex(r"\partial L/\partial b_2"), vec(grads["db2"])),
+        },
+    )
+
+
+def _as_matrix(value) -> sympy.Matrix:
+    return sympy.Matrix(value) if not isinstance(value, sympy.MatrixBase) else value
+
+
+def exact_answer(inputs: dict, params: dict) -> dict:
+    """Build the loss from the numbers, with symbols only for the parameter being differentiated."""
+    numbers = {k: _as_matrix(v) for k, v in inputs.items()}
+    f = {"relu": lambda a: Max(0, a), "sigmoid": lambda a: 1 / (1 + exp(-a)), "tanh": tanh}[params["activation"]]
+
+    def loss(w1, b1, w2, b2):
+        hidden = (w1 * numbers["x"] + b1).applyfunc(f)
+        err = w2 * hidden + b2 - numbers["y"]
+        return (err.T * err)[0] / 2
+
+    out = {"loss": sympy.simplify(loss(numbers["W1"], numbers["b1"], numbers["W2"], numbers["b2"]).rewrite(exp))}
+    for name in ("W1", "b1", "W2", "b2"):
+        free = symbol_matrix("p", *numbers[name].shape)
+        args = {k: numbers[k] for k in ("W1", "b1", "W2", "b2")} | {name: free}
+        value = loss(args["W1"], args["b1"], args["W2"], args["b2"])
+        grad = free.applyfunc(lambda p: sympy.diff(value, p)).xreplace(dict(zip(free, numbers[name])))
+        grad = grad.applyfunc(lambda e: sympy.simplify(e.rewrite(exp)))
+        out[f"d{name}"] = list(grad) if name.startswith("b") else grad
+    return out
+
+
+def numeric_answer(inputs: dict, params: dict) -> dict:
+    """A forward pass in mpmath and numerical differentiation for every parameter entry."""
+    f = {"relu": lambda a: max(mpmath.mpf(0), a), "sigmoid": lambda a: 1 / (1 + mpmath.exp(-a)), "tanh": mpmath.tanh}[params["activation"]]
+    numbers = {k: [[to_mp(e) for e in row] for row in _as_matrix(v).tolist()] for k, v in inputs.items()}
+
+    def loss(p):
+        hidden = [f(mpmath.fsum(w * xi[0] for w, xi in zip(row, p["x"])) + bias[0]) for row, bias in zip(p["W1"], p["b1"])]
+        out = [mpmath.fsum(w * h for w, h in zip(row, hidden)) + bias[0] for row, bias in zip(p["W2"], p["b2"])]
+        return mpmath.fsum((o - yi[0]) ** 2 for o, yi in zip(out, p["y"])) / 2
+
+    result = {"loss": loss(numbers)}
+    for name in ("W1", "b1", "W2", "b2"):
+        grad = []
+        for r, row in enumerate(numbers[name]):
+            entries = []
+            for c in range(len(row)):
+                def moved(v, r=r, c=c, name=name):
+                    changed = {k: [list(x) for x in m] for k, m in numbers.items()}
+                    changed[name][r][c] = v
+                    return loss(changed)
+                entries.append(mpmath.diff(moved, numbers[name][r][c]))
+            grad.append(entries)
+        result[f"d{name}"] = [g[0] for g in grad] if name.startswith("b") else grad
+    return result

@@ -1,0 +1,104 @@
+"""Scaled dot-product attention: weights ``softmax(QKᵀ/√d)`` row by row, and the output ``weights · V``.
+
+Queries are ``√d · ln 2`` times small integers, so every scaled score is a multiple of ln 2 and the
+weights are fractions. SymPy proves each row of weights sums to one, so each output row is a weighted
+average of the value rows.
+"""
+
+from functools import lru_cache
+
+import mpmath
+import sympy
+from sympy import exp, log, sqrt
+
+from generator.model import AnswerPart, Math, Problem, Step, Tex
+from generator.params import Param
+from generator.symbolic import int_matrix, mp_matmul, mp_matrix, mp_softmax, prove_equal, symbol_vector, transpose
+
+ID = "scaled-dot-product-attention"
+TITLE = "Scaled dot-product attention"
+TOPIC = "probability"
+PARAMS = (
+    Param("n", int, 2, "number of queries", low=1, high=3),
+    Param("m", int, 3, "number of keys and values", low=2, high=4),
+    Param("d", int, 4, "query/key dimension (a perfect square)", choices=(1, 4)),
+)
+
+
+@lru_cache(maxsize=None)
+def derive(m: int) -> dict:
+    """A row of softmax weights over m scores sums to one (SymPy), whatever the scores."""
+    scores = symbol_vector("s", m)
+    weights = scores.applyfunc(exp) / sum(scores.applyfunc(exp))
+    prove_equal(sum(weights), 1, "attention weights sum to one")
+    return {"scores": scores, "weights": weights}
+
+
+def _weights(scores: sympy.Matrix) -> sympy.Matrix:
+    rows = []
+    for r in range(scores.rows):
+        general = derive(scores.cols)
+        rows.append(list(general["weights"].xreplace(dict(zip(general["scores"], scores.row(r))))))
+    return sympy.Matrix(rows)
+
+
+def generate(params: dict, dice) -> Problem:
+    """Keys in {−1, 0, 1}; queries √d·ln 2 times integers in {−1, 0, 1}; integer values."""
+    n, m, d = params["n"], params["m"], params["d"]
+    for _ in range(200):
+        k = int_matrix(dice, m, d, -1, 1)
+        q_int = int_matrix(dice, n, d, -1, 1)
+        raw = q_int * k.T
+        if all(len(set(raw.row(r))) > 1 for r in range(n)):
+            break
+    q = q_int * sqrt(d) * log(2)
+    v = int_matrix(dice, m, 2, -3, 3)
+    scores = (q * k.T / sqrt(d)).applyfunc(sympy.expand)
+    weights = _weights(scores)
+    output = weights * v
+    steps = [
+        "The general result",
+        Step(Tex(r"A_{ij}"), Tex(r"\frac{e^{S_{ij}}}{\sum_l e^{S_{il}}},\quad S = QK^{\top}/\sqrt d"), "softmax of each row"),
+        Step(Tex(r"\textstyle\sum_j A_{ij}"), 1, "SymPy: so row $i$ of $AV$ is a weighted average of the rows of $V$"),
+        "Your numbers",
+        Step(Tex(r"QK^{\top}/\sqrt d"), scores, "every score is a multiple of $\\ln 2$"),
+        Step(Tex(r"e^{S}"), scores.applyfunc(exp), "$e^{k \\ln 2} = 2^{k}$"),
+        Step(Tex("A"), weights, "divide each row by its sum"),
+        Step(Tex("AV"), output, "weighted averages of the value rows"),
+    ]
+    return Problem(
+        derivation=ID,
+        title=TITLE,
+        params=params,
+        seed=0,
+        inputs={"Q": q, "K": k, "V": v},
+        statement=[
+            (f"Attention with $d = {d}$ has queries, keys and values (one per row)"),
+            (Math((Tex("Q"), q)), ", ", Math((Tex("K"), k)), ", ", Math((Tex("V"), v)), "."),
+        ],
+        tasks=[
+            ("Compute the attention weights ", Math(Tex(r"A = \operatorname{softmax}(QK^{\top}/\sqrt d)")), " (softmax along each row)."),
+            ("Compute the output ", Math(Tex("AV")), "."),
+        ],
+        steps=steps,
+        answer={"weights": AnswerPart("weights", Tex("A"), weights), "output": AnswerPart("output", Tex("AV"), output)},
+    )
+
+
+def exact_answer(inputs: dict, params: dict) -> dict:
+    """Entry by entry with explicit sums of exponentials."""
+    q, k, v = inputs["Q"], inputs["K"], inputs["V"]
+    d = q.cols
+    score = lambda i, j: sum(q[i, l] * k[j, l] for l in range(d)) / sqrt(d)  # noqa: E731
+    weights = sympy.Matrix(q.rows, k.rows, lambda i, j: exp(score(i, j)) / sum(exp(score(i, l)) for l in range(k.rows)))
+    weights = weights.applyfunc(sympy.simplify)
+    return {"weights": weights, "output": weights * v}
+
+
+def numeric_answer(inputs: dict, params: dict) -> dict:
+    """The same computation in mpmath floats."""
+    q, k, v = mp_matrix(inputs["Q"]), mp_matrix(inputs["K"]), mp_matrix(inputs["V"])
+    root = mpmath.sqrt(len(q[0]))
+    scores = [[s / root for s in row] for row in mp_matmul(q, transpose(k))]
+    weights = [mp_softmax(row) for row in scores]
+    return {"weights": weights, "output": mp_matmul(weights, v)}
