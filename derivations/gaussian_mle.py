@@ -85,14 +85,14 @@ def exact_answer(inputs: dict, params: dict) -> dict:
 
 
 def numeric_answer(inputs: dict, params: dict) -> dict:
-    """Maximise the log-likelihood numerically: Newton on its gradient from the median and a unit variance."""
+    """Maximise the log-likelihood numerically: bracketed roots of its two score equations, one at a time.
+
+    ∂ℓ/∂μ is decreasing in μ and changes sign between min x and max x; at that μ, ∂ℓ/∂σ² changes sign
+    once on (0, ∞), inside a bracket around the mean square.
+    """
     data = mp_vector(inputs["x"])
     n = len(data)
-
-    def score(m, v):
-        return [mpmath.fsum(x - m for x in data) / v, -n / (2 * v) + mpmath.fsum((x - m) ** 2 for x in data) / (2 * v**2)]
-
-    start_mu = sorted(data)[n // 2]
-    start_var = mpmath.fsum((x - start_mu) ** 2 for x in data) / n + 1
-    m, v = mpmath.findroot(score, (start_mu, start_var))
+    m = mpmath.findroot(lambda mu_: mpmath.fsum(x - mu_ for x in data), (min(data), max(data)), solver="anderson")
+    spread = mpmath.fsum((x - m) ** 2 for x in data)
+    v = mpmath.findroot(lambda v_: -n / (2 * v_) + spread / (2 * v_**2), (spread / (4 * n), 4 * spread / n), solver="anderson")
     return {"mu": m, "sigma2": v}
