@@ -54,8 +54,9 @@ def generate(params: dict, dice) -> Problem:
     schedule = general["schedule"].subs(sizes)
     rates = [schedule.subs(t, step) for step in asked]
     grid = [int(round((w + d) * i / 80)) for i in range(81)]
+    curve = sympy.lambdify(t, schedule, modules="mpmath")  # plot points only: floats are fine here
     figure = Figure("schedule", {
-        "curve": [(step, float(schedule.subs(t, step))) for step in grid],
+        "curve": [(step, float(curve(step))) for step in grid],
         "marks": [(step, float(rate)) for step, rate in zip(asked, rates)],
         "xlabel": "step $t$", "ylabel": "learning rate",
     }, on_worksheet=False)

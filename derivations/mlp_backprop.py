@@ -33,29 +33,44 @@ ACT_TEX = {"relu": r"\operatorname{ReLU}", "sigmoid": r"\sigma", "tanh": r"\tanh
 PARTS = ("dW1", "db1", "dW2", "db2")
 
 
-def _network(activation: str, n_in: int, n_h: int, n_out: int) -> dict:
+f = sympy.Function("f")  # a generic activation: the chain rule does not depend on which
+
+
+def _network(n_in: int, n_h: int, n_out: int) -> dict:
     x, y = symbol_vector("x", n_in), symbol_vector("y", n_out)
     w1, b1 = symbol_matrix("W1", n_h, n_in), symbol_vector("b1", n_h)
     w2, b2 = symbol_matrix("W2", n_out, n_h), symbol_vector("b2", n_out)
     pre = w1 * x + b1
-    hidden = pre.applyfunc(lambda a: ACT[activation].subs(t, a))
+    hidden = pre.applyfunc(f)
     out = w2 * hidden + b2
     loss = ((out - y).T * (out - y))[0] / 2
     return {"x": x, "y": y, "W1": w1, "b1": b1, "W2": w2, "b2": b2, "pre": pre, "hidden": hidden, "out": out, "loss": loss}
 
 
 @lru_cache(maxsize=None)
-def derive(activation: str, n_in: int, n_h: int, n_out: int) -> dict:
-    """SymPy's gradient of the loss for every parameter, and the backprop formulas proven equal to it."""
-    net = _network(activation, n_in, n_h, n_out)
+def derive(n_in: int, n_h: int, n_out: int) -> dict:
+    """SymPy's gradient of the loss for every parameter, for a generic activation f, and the backprop
+    formulas proven equal to it; then each concrete activation's derivative proven equal to its textbook form.
+    """
+    net = _network(n_in, n_h, n_out)
     grads = {f"d{name}": net[name].applyfunc(lambda p: sympy.diff(net["loss"], p)) for name in ("W1", "b1", "W2", "b2")}
+    slope = net["pre"].applyfunc(lambda a: sympy.Subs(sympy.Derivative(f(t), t), t, a))
     delta2 = net["out"] - net["y"]
-    delta1 = sympy.matrix_multiply_elementwise(net["W2"].T * delta2, net["pre"].applyfunc(lambda a: ACT_PRIME[activation].subs(t, a)))
+    delta1 = sympy.matrix_multiply_elementwise(net["W2"].T * delta2, slope)
     formulas = {"dW2": delta2 * net["hidden"].T, "db2": delta2, "dW1": delta1 * net["x"].T, "db1": delta1}
     for name in PARTS:
         for derived, claimed in zip(grads[name], formulas[name]):
             prove_equal(derived, claimed, f"backprop formula for {name}")
+    for name in ACT:
+        prove_equal(sympy.diff(ACT[name], t), ACT_PRIME[name], f"derivative of {name}")
     return {"net": net, "grads": grads}
+
+
+def _concrete(expr, activation: str):
+    """Put a concrete activation and its (proven) derivative in place of the generic f and f′."""
+    expr = expr.replace(lambda e: isinstance(e, sympy.Subs), lambda e: ACT_PRIME[activation].subs(t, e.point[0]))
+    expr = expr.replace(f, sympy.Lambda(t, ACT[activation]))
+    return expr.rewrite(exp) if expr.has(tanh) else expr
 
 
 def _draw(dice, activation: str, n_in: int, n_h: int, n_out: int) -> dict:
@@ -78,22 +93,22 @@ def _draw(dice, activation: str, n_in: int, n_h: int, n_out: int) -> dict:
     raise RuntimeError("no network found in 300 draws")
 
 
-def _values(expr, net: dict, numbers: dict):
+def _values(expr, net: dict, numbers: dict, activation: str):
     mapping = {}
     for name, value in numbers.items():
         mapping.update(zip(net[name], value))
-    return expr.xreplace(mapping).applyfunc(lambda e: e.rewrite(exp) if e.has(tanh) else e)
+    return expr.xreplace(mapping).applyfunc(lambda e: _concrete(e, activation))
 
 
 def generate(params: dict, dice) -> Problem:
     """A network with integer weights and, for smooth activations, log-valued hidden biases."""
     activation, sizes = params["activation"], (params["inputs"], params["hidden"], params["outputs"])
     numbers = _draw(dice, activation, *sizes)
-    general = derive(activation, *sizes)
+    general = derive(*sizes)
     net = general["net"]
-    pre, hidden, out = (_values(net[k], net, numbers) for k in ("pre", "hidden", "out"))
-    loss = _values(sympy.Matrix([net["loss"]]), net, numbers)[0]
-    grads = {name: _values(general["grads"][name], net, numbers) for name in PARTS}
+    pre, hidden, out = (_values(net[k], net, numbers, activation) for k in ("pre", "hidden", "out"))
+    loss = _values(sympy.Matrix([net["loss"]]), net, numbers, activation)[0]
+    grads = {name: _values(general["grads"][name], net, numbers, activation) for name in PARTS}
     delta2 = out - numbers["y"]
     slope = pre.applyfunc(lambda a: ACT_PRIME[activation].subs(t, a).rewrite(exp))
     act = ACT_TEX[activation]

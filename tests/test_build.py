@@ -11,16 +11,8 @@ from generator import spec
 from generator.build import build
 from generator.cli import bundled_spec
 from generator.model import BuildError
-from generator.registry import catalog
 from generator.texbuild import compile_pdf
-
-DESIGN_PARTS = {  # CATALOG.md's input and answer-part names of the derivations built so far
-    "softmax-jacobian": ({"z"}, {"softmax", "jacobian"}),
-    "cross-entropy-gradient": ({"z", "target", "epsilon"}, {"loss", "grad"}),
-    "cross-entropy-mle": ({"counts"}, {"mle", "nll"}),
-    "attention-scaling": ({"d", "sigma2"}, {"mean", "variance", "scaled_variance"}),
-}
-
+from tests.test_catalog import CATALOG, flatten
 
 def pdf_text(path: Path) -> str:
     return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True, text=True).stdout
@@ -70,21 +62,13 @@ def test_answers_json_matches_the_design(default_build):
     (variant,) = data["variants"]
     assert variant["student"] is None
     for number, problem in enumerate(variant["problems"], start=1):
-        inputs, parts = DESIGN_PARTS[problem["derivation"]]
+        inputs, parts = CATALOG[problem["derivation"]]
         assert problem["number"] == number
         assert set(problem["inputs"]) == inputs and set(problem["answer"]) == parts
         assert problem["verified"] == {"exact": True, "numeric": True}
         for part in problem["answer"].values():
             exact = flatten(sympy.sympify(part["exact"]))
             assert [float(v) for v in exact] == pytest.approx(flatten(part["value"]), rel=1e-12)
-
-
-def flatten(value) -> list:
-    if isinstance(value, sympy.MatrixBase):
-        value = value.tolist()
-    if isinstance(value, (list, tuple)):
-        return [leaf for item in value for leaf in flatten(item)]
-    return [value]
 
 
 def test_numbers_printed_in_key_match_the_worksheet(default_build):
@@ -150,7 +134,3 @@ def test_a_failed_build_leaves_earlier_outputs_alone(default_build, tmp_path, mo
         build(spec.load(bundled_spec("llm-foundations"), seed=7), tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["worksheet.pdf"]
     assert (tmp_path / "worksheet.pdf").read_bytes() == b"last week"
-
-
-def test_every_registered_derivation_is_in_the_design_table():
-    assert set(catalog()) == set(DESIGN_PARTS)

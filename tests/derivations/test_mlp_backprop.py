@@ -5,10 +5,9 @@ from derivations import mlp_backprop as mod
 from tests.helpers import instances, leaves
 
 
-@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
-@pytest.mark.parametrize("sizes", [(1, 1, 1), (2, 2, 1), (2, 3, 2)])
-def test_backprop_formulas_equal_sympys_derivative(activation, sizes):
-    general = mod.derive(activation, *sizes)
+@pytest.mark.parametrize("sizes", [(1, 1, 1), (2, 2, 1), (2, 3, 2), (3, 3, 2)])
+def test_backprop_formulas_equal_sympys_derivative(sizes):
+    general = mod.derive(*sizes)
     assert general["grads"]["dW1"].shape == (sizes[1], sizes[0])
 
 
