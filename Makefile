@@ -7,6 +7,8 @@ BIN      := $(VENV)/bin
 SPEC     ?=
 SEED     ?=
 VARIANTS ?=
+JOBS     ?=
+VARIANT  ?=
 ROSTER   ?=
 OUT      ?=
 SEEDS    ?= 50
@@ -15,7 +17,8 @@ TEX_DEBS := texlive-latex-base texlive-latex-recommended texlive-latex-extra tex
 TEX_NEEDS := lastpage.sty needspace.sty enumitem.sty fancyhdr.sty mathtools.sty microtype.sty lmodern.sty pgfplots.sty
 
 BUILD_ARGS := $(SPEC) $(if $(SEED),--seed $(SEED)) $(if $(VARIANTS),--variants $(VARIANTS)) \
-              $(if $(ROSTER),--roster $(ROSTER)) $(if $(OUT),--out $(OUT))
+              $(if $(ROSTER),--roster $(ROSTER)) $(if $(OUT),--out $(OUT)) \
+              $(if $(JOBS),--jobs $(JOBS)) $(if $(VARIANT),--variant $(VARIANT))
 
 .PHONY: pdf test check bench lint clean tex venv
 

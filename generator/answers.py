@@ -75,7 +75,8 @@ def document(workbook, variants) -> str:
         "variants": [
             {
                 "id": variant.id,
-                "student": variant.student,
+                "student": variant.student.name if variant.student else None,
+                **({"student_id": variant.student.id} if variant.student and variant.student.id else {}),
                 "problems": [problem_record(n, p) for n, p in enumerate(variant.problems, start=1)],
             }
             for variant in variants

@@ -4,33 +4,47 @@ from __future__ import annotations
 
 import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from generator import answers, render
-from generator.engine import Variant, make_variant
+from generator.engine import Variant, make_variant, variant_id
 from generator.model import BuildError, UserError
 from generator.spec import Workbook
+from generator.printfiles import duplex_merge
 from generator.texbuild import compile_pdf
 
 FORMATS = ("pdf", "tex", "json")
 DOCUMENTS = (("worksheet", "worksheet.tex.j2"), ("answer-key", "answer-key.tex.j2"))
+PRINT_FILES = {"worksheet": "print-worksheets.pdf", "answer-key": "answer-keys.pdf"}
 
 
 @dataclass(frozen=True)
 class Document:
-    """One LaTeX document of the build and the file stem it is written under."""
+    """One LaTeX document of the build: its kind, its variant, and the file stem it is written under."""
 
     stem: str
+    kind: str
+    variant: Variant
     source: str
 
 
-def variants_of(workbook: Workbook) -> list[Variant]:
-    """Every variant's verified problems."""
-    return [make_variant(workbook.requests, workbook.seed, index, student) for index, student in enumerate(workbook.students)]
+def variants_of(workbook: Workbook, only: str | None = None) -> list[Variant]:
+    """Every variant's verified problems, or just the one with the variant id ``only``."""
+    indices = range(len(workbook.students))
+    if only is not None:
+        matches = [i for i in indices if variant_id(workbook.seed, i) == only.upper()]
+        if not matches:
+            raise UserError(
+                f"--variant {only}: no such variant for seed {workbook.seed} with {len(workbook.students)} "
+                "variant(s); use the same spec, --seed and --variants/--roster as the original build"
+            )
+        indices = matches
+    return [make_variant(workbook.requests, workbook.seed, i, workbook.students[i]) for i in indices]
 
 
-def documents(workbook: Workbook, variants: list[Variant]) -> list[Document]:
+def documents(workbook: Workbook, variants: list[Variant], single: bool) -> list[Document]:
     """The worksheet and the answer key of every variant, as LaTeX."""
     out = []
     for variant in variants:
@@ -38,10 +52,10 @@ def documents(workbook: Workbook, variants: list[Variant]) -> list[Document]:
             {"number": n, "problem": p, "points": r.points, "space": f"{r.space:g}"}
             for n, (p, r) in enumerate(zip(variant.problems, workbook.requests), start=1)
         ]
-        suffix = "" if len(variants) == 1 else f"-{variant.id}"
-        for stem, template in DOCUMENTS:
+        suffix = "" if single else f"-{variant.id}"
+        for kind, template in DOCUMENTS:
             figures = [p.figure for p in variant.problems if p.figure is not None]
-            plots = any(f.on_worksheet for f in figures) if stem == "worksheet" else bool(figures)
+            plots = any(f.on_worksheet for f in figures) if kind == "worksheet" else bool(figures)
             source = render.render(
                 template,
                 title=workbook.title,
@@ -52,8 +66,23 @@ def documents(workbook: Workbook, variants: list[Variant]) -> list[Document]:
                 items=items,
                 plots=plots,
             )
-            out.append(Document(stem + suffix, source))
+            out.append(Document(kind + suffix, kind, variant, source))
     return out
+
+
+def compile_all(workbook: Workbook, docs: list[Document], jobs: int, progress=None) -> list[bytes]:
+    """Compile every document, ``jobs`` at a time; the result is in the order of ``docs``."""
+
+    def one(doc: Document) -> bytes:
+        return compile_pdf(doc.source, f"{workbook.name}: {doc.stem}")
+
+    results: list[bytes] = []
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for data in pool.map(one, docs):
+            results.append(data)
+            if progress:
+                progress(1)
+    return results
 
 
 def write_atomically(files: dict[str, bytes], out_dir: Path) -> list[Path]:
@@ -80,18 +109,33 @@ def write_atomically(files: dict[str, bytes], out_dir: Path) -> list[Path]:
     return [final for _, final in staged]
 
 
-def build(workbook: Workbook, out_dir: Path, formats: tuple[str, ...] = FORMATS) -> list[Path]:
-    """Generate, verify, render and compile a workbook; nothing is written unless everything succeeded."""
-    variants = variants_of(workbook)
-    docs = documents(workbook, variants)
+def build(
+    workbook: Workbook,
+    out_dir: Path,
+    formats: tuple[str, ...] = FORMATS,
+    jobs: int | None = None,
+    only: str | None = None,
+    progress=None,
+) -> list[Path]:
+    """Generate, verify, render and compile a workbook; nothing is written unless everything succeeded.
+
+    One variant gives ``worksheet.pdf`` and ``answer-key.pdf``; several give one of each per variant,
+    named by variant id, and the duplex-safe ``print-worksheets.pdf`` and ``answer-keys.pdf``.
+    """
+    variants = variants_of(workbook, only)
+    single = len(workbook.students) == 1 or only is not None
+    docs = documents(workbook, variants, single)
     files: dict[str, bytes] = {}
     if "json" in formats:
         files["answers.json"] = answers.document(workbook, variants).encode()
-    for doc in docs:
-        if "tex" in formats:
-            files[f"{doc.stem}.tex"] = doc.source.encode()
-        if "pdf" in formats:
-            files[f"{doc.stem}.pdf"] = compile_pdf(doc.source, f"{workbook.name}: {doc.stem}")
+    if "tex" in formats:
+        files.update({f"{doc.stem}.tex": doc.source.encode() for doc in docs})
+    if "pdf" in formats:
+        pdfs = compile_all(workbook, docs, jobs or os.cpu_count() or 1, progress)
+        files.update({f"{doc.stem}.pdf": data for doc, data in zip(docs, pdfs)})
+        if not single:
+            for kind, name in PRINT_FILES.items():
+                files[name] = duplex_merge([data for doc, data in zip(docs, pdfs) if doc.kind == kind])
     if not files:
         raise BuildError("nothing to write")
     return write_atomically(files, out_dir)

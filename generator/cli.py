@@ -110,7 +110,9 @@ def show(derivation_id: str, seed: int, sets: tuple[str, ...]) -> None:
 @click.option("--out", type=click.Path(path_type=Path), help="Output directory [default: build/<workbook>].")
 @click.option("--paper", type=click.Choice(["a4", "letter"]), help="Paper size (overrides the spec's).")
 @click.option("--format", "formats", default="pdf,tex,json", show_default=True, help="Comma-separated: pdf, tex, json.")
-def build(spec, seed, variants, roster, sets, out, paper, formats) -> None:
+@click.option("--jobs", type=click.IntRange(1, 256), help="Documents compiled at once [default: the number of cores].")
+@click.option("--variant", "only", metavar="ID", help="Rebuild only the variant with this id (same spec, seed and count).")
+def build(spec, seed, variants, roster, sets, out, paper, formats, jobs, only) -> None:
     """Build a workbook's worksheets, answer keys and answers.json (default: the LLM Foundations workbook)."""
     from generator import spec as specs
     from generator.build import FORMATS, build as run_build
@@ -124,11 +126,17 @@ def build(spec, seed, variants, roster, sets, out, paper, formats) -> None:
     started = time.perf_counter()
     workbook = specs.load(resolve_spec(spec), seed=seed, variants=variants, roster=roster, paper=paper, sets=sets)
     out_dir = out or Path("build") / workbook.name
-    written = run_build(workbook, out_dir, chosen)
+    count = 1 if only else len(workbook.students)
+    if "pdf" in chosen and count > 1 and sys.stdout.isatty():
+        with click.progressbar(length=2 * count, label="Compiling", show_pos=True) as bar:
+            written = run_build(workbook, out_dir, chosen, jobs, only, progress=bar.update)
+    else:
+        written = run_build(workbook, out_dir, chosen, jobs, only)
     seconds = time.perf_counter() - started
+    pdfs = sum(1 for path in written if path.suffix == ".pdf")
     click.echo(
-        f"{workbook.title}: {len(workbook.students)} variant(s), seed {workbook.seed}: "
-        f"wrote {len(written)} files to {out_dir} in {seconds:.1f} s"
+        f"{workbook.title}: {count} variant(s), seed {workbook.seed}: wrote {len(written)} files "
+        f"({pdfs} PDFs) to {out_dir} in {seconds:.1f} s"
     )
 
 

@@ -14,6 +14,7 @@ from generator.verify import DIGITS, check_answers, exact_mismatch, inexact_part
 
 # Variant ids use letters and digits that cannot be misread for one another (no 0/O, 1/I/l, 2/Z, 5/S, 8/B).
 ID_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
+ID_LETTERS = "ACDEFGHJKMNPQRTUVWXY"  # the first character is always a letter: "K-7QX4"
 ID_SALT = b"derivbook variant id v1"
 
 
@@ -34,7 +35,7 @@ class Variant:
 
     index: int
     id: str
-    student: str | None
+    student: object | None  # a spec.Student (name, optional id), or None for an anonymous copy
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -42,11 +43,12 @@ def variant_id(seed: int, index: int) -> str:
     """A short, unambiguous id that names a variant without revealing the seed behind it."""
     digest = hashlib.sha256(ID_SALT + f"/{seed}/{index}".encode()).digest()
     number = int.from_bytes(digest[:8], "big")
-    letters = ""
-    for _ in range(5):
+    number, first = divmod(number, len(ID_LETTERS))
+    rest = ""
+    for _ in range(4):
         number, digit = divmod(number, len(ID_ALPHABET))
-        letters += ID_ALPHABET[digit]
-    return f"{letters[0]}-{letters[1:]}"
+        rest += ID_ALPHABET[digit]
+    return f"{ID_LETTERS[first]}-{rest}"
 
 
 def make_problem(derivation: Derivation, params: dict, seed: int) -> Problem:
@@ -72,7 +74,7 @@ def make_problem(derivation: Derivation, params: dict, seed: int) -> Problem:
     return problem
 
 
-def make_variant(requests: list[Request], workbook_seed: int, index: int, student: str | None = None) -> Variant:
+def make_variant(requests: list[Request], workbook_seed: int, index: int, student=None) -> Variant:
     """All problems of one variant, each from its own seed."""
     variant = Variant(index, variant_id(workbook_seed, index), student)
     for request in requests:

@@ -12,16 +12,26 @@ from pathlib import Path
 from generator.engine import Request, request
 from generator.model import UserError
 from generator.registry import get
+from generator.typeset import unprintable
 
 PAPERS = ("a4", "letter")
 MAX_VARIANTS = 5000
+MAX_TEXT = {"title": 120, "course": 120, "instructions": 600, "name": 80}
 SPEC_KEYS = ("title", "course", "instructions", "seed", "paper", "variants", "roster", "problem")
 PROBLEM_KEYS = ("derivation", "points", "space")
-DEFAULT_SPACE = 7.0  # centimetres of room under each problem on the worksheet
+DEFAULT_SPACE = 6.0  # centimetres of room under each problem on the worksheet
 DEFAULT_INSTRUCTIONS = (
     "Show your working. Give exact answers (fractions, square roots, logarithms); "
     "where a decimal is asked for, round it to four places."
 )
+
+
+@dataclass(frozen=True)
+class Student:
+    """One roster row: the name printed on the sheet, and an optional id printed beside it."""
+
+    name: str
+    id: str | None = None
 
 
 @dataclass
@@ -34,7 +44,7 @@ class Workbook:
     instructions: str | None
     seed: int
     paper: str
-    students: list[str | None]
+    students: list[Student | None]
     requests: list[Request] = field(default_factory=list)
 
 
@@ -44,23 +54,46 @@ def _typed(value, kind, where: str, what: str):
     return value
 
 
-def read_roster(path: Path) -> list[str]:
+def printable_text(text: str, where: str, limit: int) -> str:
+    """A user's string that TeX can print: not too long, and every character in the fonts."""
+    text = " ".join(text.split())
+    if len(text) > limit:
+        raise UserError(f"{where}: longer than {limit} characters ({len(text)})")
+    bad = unprintable(text)
+    if bad:
+        raise UserError(f"{where}: the sheet's fonts cannot print {bad}; use Latin letters")
+    return text
+
+
+def read_roster(path: Path) -> list[Student]:
     """Student names from a UTF-8 CSV with a header ``name`` (optional ``id``); BOM and CRLF tolerated."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise UserError(f"{path}: roster file not found") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a directory, not a roster file") from None
     except UnicodeDecodeError as error:
         raise UserError(f"{path}: not UTF-8 text (byte {error.start})") from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
     if reader.fieldnames is None or "name" not in reader.fieldnames:
         raise UserError(f"{path}: the roster needs a header row with a column 'name'")
     names = []
-    for row in reader:
-        name = (row.get("name") or "").strip()
-        if not name:
-            raise UserError(f"{path}, row {reader.line_num}: empty name")
-        names.append(name)
+    try:
+        for row in reader:
+            where = f"{path}, row {reader.line_num}"
+            name = (row.get("name") or "").strip()
+            if not name:
+                raise UserError(f"{where}: empty name")
+            student_id = (row.get("id") or "").strip() or None
+            names.append(Student(
+                printable_text(name, where, MAX_TEXT["name"]),
+                printable_text(student_id, where + " (id)", MAX_TEXT["name"]) if student_id else None,
+            ))
+            if len(names) > MAX_VARIANTS:
+                raise UserError(f"{path}: more than {MAX_VARIANTS} names")
+    except csv.Error as error:
+        raise UserError(f"{path}, row {reader.line_num}: not valid CSV ({error})") from None
     if not names:
         raise UserError(f"{path}: the roster has no names")
     return names
@@ -102,6 +135,9 @@ def load(
     title = _typed(data.get("title", path.stem), str, where, "title must be a string")
     course = _typed(data.get("course", ""), str, where, "course must be a string") or None
     instructions = _typed(data.get("instructions", DEFAULT_INSTRUCTIONS), str, where, "instructions must be a string")
+    title = printable_text(title, f"{where}: title", MAX_TEXT["title"]) or path.stem
+    course = printable_text(course, f"{where}: course", MAX_TEXT["course"]) if course else None
+    instructions = printable_text(instructions, f"{where}: instructions", MAX_TEXT["instructions"])
     base_seed = _typed(data.get("seed", 1), int, where, "seed must be an integer")
     seed = base_seed if seed is None else seed
     if not 0 <= seed < 2**63:
@@ -113,7 +149,7 @@ def load(
     if roster is None and "roster" in data and variants is None:
         roster = path.parent / _typed(data["roster"], str, where, "roster must be a file name")
     if roster is not None:
-        students: list[str | None] = list(read_roster(roster))
+        students: list[Student | None] = list(read_roster(roster))
     else:
         count = variants if variants is not None else _typed(data.get("variants", 1), int, where, "variants must be an integer")
         if not 1 <= count <= MAX_VARIANTS:
@@ -147,8 +183,8 @@ def load(
         if points is not None and not (isinstance(points, int) and not isinstance(points, bool) and 0 <= points <= 1000):
             raise UserError(f"{at}: points must be an integer from 0 to 1000, got {points!r}")
         space = problem.get("space", DEFAULT_SPACE)
-        if not (isinstance(space, (int, float)) and not isinstance(space, bool) and 0 <= space <= 25):
-            raise UserError(f"{at}: space must be a number of centimetres from 0 to 25, got {space!r}")
+        if not (isinstance(space, (int, float)) and not isinstance(space, bool) and 0 <= space <= 16):
+            raise UserError(f"{at}: space must be a number of centimetres from 0 to 16, got {space!r}")
         occurrence = seen.get(derivation_id, 0)
         seen[derivation_id] = occurrence + 1
         requests.append(request(derivation_id, params, f"{derivation_id}#{occurrence}", at, points=points, space=float(space)))

@@ -55,7 +55,7 @@ def test_build_json_only_records_overrides(runner, tmp_path):
     data = json.loads((tmp_path / "answers.json").read_text())
     (softmax,) = [p for p in data["variants"][0]["problems"] if p["derivation"] == "softmax-jacobian"]
     assert softmax["params"] == {"n": 4} and len(softmax["inputs"]["z"]) == 4
-    assert "wrote 1 files to" in result.output
+    assert "wrote 1 files (0 PDFs) to" in result.output
 
 
 def test_check_reports_every_derivation(runner):

@@ -74,7 +74,7 @@ def test_roster_with_bom_and_crlf(tmp_path):
     roster = tmp_path / "class.csv"
     roster.write_bytes("\ufeffname,id\r\nZoë Dvořák,1\r\nSeán O'Brien,2\r\n".encode())
     workbook = spec.load(write(tmp_path, SPEC), roster=roster)
-    assert workbook.students == ["Zoë Dvořák", "Seán O'Brien"]
+    assert workbook.students == [spec.Student("Zoë Dvořák", "1"), spec.Student("Seán O'Brien", "2")]
 
 
 def test_missing_spec_file(tmp_path):
