@@ -8,7 +8,7 @@ from functools import lru_cache
 
 import mpmath
 import sympy
-from sympy import Rational, log, pi, symbols
+from sympy import log, pi, symbols
 
 from generator.model import AnswerPart, Math, Problem, Step, Tex
 from generator.params import Param

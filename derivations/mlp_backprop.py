@@ -13,7 +13,7 @@ from sympy import Heaviside, Max, exp, log, tanh
 
 from generator.model import AnswerPart, Math, Problem, Step, Tex
 from generator.params import Param
-from generator.symbolic import int_matrix, mp_matrix, prove_equal, symbol_matrix, symbol_vector
+from generator.symbolic import int_matrix, prove_equal, symbol_matrix, symbol_vector
 from generator.verify import to_mp
 
 ID = "mlp-backprop"

@@ -84,7 +84,7 @@ def generate(params: dict, dice) -> Problem:
         Step(Tex(r"\text{ranked}"), [i + 1 for i in ranked], "tokens by probability, largest first"),
         Step(Tex(r"\text{cumulative}"), cumulative, f"first sum $\\ge p = {sympy.latex(p)}$ after {len(kept_p)} tokens"),
         Step(Tex(rf"\text{{top-}}{k}"), top_k, f"keep the {k} largest, renormalise"),
-        Step(Tex(rf"\text{{top-}}p"), top_p, "keep the nucleus, renormalise"),
+        Step(Tex(r"\text{top-}p"), top_p, "keep the nucleus, renormalise"),
     ]
     return Problem(
         derivation=ID,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +12,8 @@ from generator.engine import Variant, make_variant, variant_id
 from generator.model import BuildError, UserError
 from generator.spec import Workbook
 from generator.printfiles import duplex_merge
-from generator.texbuild import compile_pdf
+from generator.output import check_target, publish
+from generator.texbuild import compile_pdf, require_tex
 
 FORMATS = ("pdf", "tex", "json")
 DOCUMENTS = (("worksheet", "worksheet.tex.j2"), ("answer-key", "answer-key.tex.j2"))
@@ -77,36 +77,17 @@ def compile_all(workbook: Workbook, docs: list[Document], jobs: int, progress=No
         return compile_pdf(doc.source, f"{workbook.name}: {doc.stem}")
 
     results: list[bytes] = []
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for data in pool.map(one, docs):
-            results.append(data)
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
+        for future in [pool.submit(one, doc) for doc in docs]:
+            results.append(future.result())
             if progress:
                 progress(1)
-    return results
-
-
-def write_atomically(files: dict[str, bytes], out_dir: Path) -> list[Path]:
-    """Write every file to a temporary name in ``out_dir``, then rename each into place."""
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise UserError(f"{out_dir}: cannot create the output directory ({error.strerror})") from None
-    if not os.access(out_dir, os.W_OK):
-        raise UserError(f"{out_dir}: the output directory is not writable")
-    staged = []
-    try:
-        for name, data in files.items():
-            handle, temp = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=".part")
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-            staged.append((Path(temp), out_dir / name))
-    except BaseException:
-        for temp, _ in staged:
-            temp.unlink(missing_ok=True)
+    except BaseException:  # a failure or Ctrl-C: start no further TeX run
+        pool.shutdown(wait=True, cancel_futures=True)
         raise
-    for temp, final in staged:
-        os.replace(temp, final)
-    return [final for _, final in staged]
+    pool.shutdown()
+    return results
 
 
 def build(
@@ -116,12 +97,16 @@ def build(
     jobs: int | None = None,
     only: str | None = None,
     progress=None,
+    notice=None,
 ) -> list[Path]:
     """Generate, verify, render and compile a workbook; nothing is written unless everything succeeded.
 
     One variant gives ``worksheet.pdf`` and ``answer-key.pdf``; several give one of each per variant,
     named by variant id, and the duplex-safe ``print-worksheets.pdf`` and ``answer-keys.pdf``.
     """
+    check_target(out_dir)
+    if "pdf" in formats:
+        require_tex()
     variants = variants_of(workbook, only)
     single = len(workbook.students) == 1 or only is not None
     docs = documents(workbook, variants, single)
@@ -138,4 +123,4 @@ def build(
                 files[name] = duplex_merge([data for doc, data in zip(docs, pdfs) if doc.kind == kind])
     if not files:
         raise BuildError("nothing to write")
-    return write_atomically(files, out_dir)
+    return publish(files, out_dir, notice)

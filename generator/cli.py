@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from importlib import resources
@@ -30,25 +31,60 @@ def resolve_spec(spec: str | None) -> Path:
     return path
 
 
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
 class Command(click.Command):
-    """A command whose user and build errors print one line and exit 2 or 1, without a traceback."""
+    """A command whose every failure prints one line and exits 2 (bad input) or 1, without a traceback."""
 
     def invoke(self, ctx):
+        debug = ctx.find_root().params.get("debug")
         try:
             return super().invoke(ctx)
+        except click.exceptions.Exit:
+            raise
         except UserError as error:
-            if ctx.find_root().params.get("debug"):
+            if debug:
                 raise
-            click.echo(f"derivbook: error: {error}", err=True)
+            click.echo(f"derivbook: error: {_one_line(error)}", err=True)
             ctx.exit(2)
         except BuildError as error:
-            if ctx.find_root().params.get("debug"):
+            if debug:
                 raise
-            click.echo(f"derivbook: build failed: {error}", err=True)
+            click.echo(f"derivbook: build failed: {_one_line(error)}", err=True)
+            ctx.exit(1)
+        except KeyboardInterrupt:
+            click.echo("derivbook: interrupted; earlier outputs are unchanged", err=True)
+            ctx.exit(130)
+        except Exception as error:  # a bug: still one line, the traceback with --debug
+            if debug:
+                raise
+            click.echo(f"derivbook: internal error: {type(error).__name__}: {_one_line(error)} (run with --debug)", err=True)
             ctx.exit(1)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Group(click.Group):
+    """The command group: usage errors are one line too, and SIGTERM stops a build like Ctrl-C."""
+
+    def main(self, args=None, prog_name=None, **extra):
+        signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            code = super().main(args, prog_name, standalone_mode=False, **extra)
+        except click.exceptions.UsageError as error:
+            click.echo(f"derivbook: error: {_one_line(error.format_message())} (see --help)", err=True)
+            sys.exit(2)
+        except click.exceptions.Abort:
+            click.echo("derivbook: interrupted; earlier outputs are unchanged", err=True)
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 def main(debug: bool) -> None:
     """Printable, verified workbooks for the mathematics behind machine learning."""
@@ -129,15 +165,19 @@ def build(spec, seed, variants, roster, sets, out, paper, formats, jobs, only) -
     count = 1 if only else len(workbook.students)
     if "pdf" in chosen and count > 1 and sys.stdout.isatty():
         with click.progressbar(length=2 * count, label="Compiling", show_pos=True) as bar:
-            written = run_build(workbook, out_dir, chosen, jobs, only, progress=bar.update)
+            written = run_build(workbook, out_dir, chosen, jobs, only, progress=bar.update, notice=_notice)
     else:
-        written = run_build(workbook, out_dir, chosen, jobs, only)
+        written = run_build(workbook, out_dir, chosen, jobs, only, notice=_notice)
     seconds = time.perf_counter() - started
     pdfs = sum(1 for path in written if path.suffix == ".pdf")
     click.echo(
         f"{workbook.title}: {count} variant(s), seed {workbook.seed}: wrote {len(written)} files "
         f"({pdfs} PDFs) to {out_dir} in {seconds:.1f} s"
     )
+
+
+def _notice(text: str) -> None:
+    click.echo(f"derivbook: {text}", err=True)
 
 
 @main.command(cls=Command)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import signal
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import mpmath
@@ -51,17 +54,46 @@ def variant_id(seed: int, index: int) -> str:
     return f"{ID_LETTERS[first]}-{rest}"
 
 
-def make_problem(derivation: Derivation, params: dict, seed: int) -> Problem:
+TIME_BUDGET = 120.0  # seconds of SymPy work one instance may take (a first derivation at a new size included)
+
+
+class BudgetExceeded(BuildError):
+    """A derivation that ran past its time budget (a runaway simplify), stopped instead of hanging."""
+
+
+@contextmanager
+def time_budget(seconds: float | None, what: str):
+    """Stop the enclosed work with BudgetExceeded after ``seconds`` (main thread only; SIGALRM)."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum, frame):
+        raise BudgetExceeded(f"{what}: stopped after {seconds:g} s, past its time budget")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def make_problem(derivation: Derivation, params: dict, seed: int, budget: float | None = TIME_BUDGET) -> Problem:
     """Generate one instance and verify it twice; raise VerificationError if either check fails."""
     module = derivation.module
     try:
-        problem = module.generate(params, Dice(seed))
-        problem.seed = seed
-        claimed = {name: part.value for name, part in problem.answer.items()}
-        exact_where = check_answers(claimed, module.exact_answer(problem.inputs, params), exact_mismatch)
-        with mpmath.workdps(DIGITS + 10):
-            numeric = module.numeric_answer(problem.inputs, params)
-        numeric_where = check_answers(claimed, numeric, numeric_mismatch)
+        with time_budget(budget, f"{derivation.id} (seed {seed})"):
+            problem = module.generate(params, Dice(seed))
+            problem.seed = seed
+            claimed = {name: part.value for name, part in problem.answer.items()}
+            exact_where = check_answers(claimed, module.exact_answer(problem.inputs, params), exact_mismatch)
+            with mpmath.workdps(DIGITS + 10):
+                numeric = module.numeric_answer(problem.inputs, params)
+            numeric_where = check_answers(claimed, numeric, numeric_mismatch)
+    except BuildError:
+        raise
     except Exception as error:  # a derivation's own failure is a failed build, named by id and seed
         raise BuildError(f"{derivation.id} (seed {seed}): {type(error).__name__}: {error}") from error
     inexact = inexact_part(claimed)

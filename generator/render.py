@@ -19,12 +19,36 @@ from generator.model import Math, Step, UserError
 
 TEMPLATE_PACKAGE = "templates"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Characters that T1 fonts turn into something else (<< into a guillemet, ' into a curly quote, ,, into
+# a low quote; escape_latex already breaks the -- dash): printed as themselves, exactly as typed.
+_LITERAL = [
+    (re.compile(r",(?=,)"), ",{}"),
+    (re.compile("<"), r"\\textless{}"),
+    (re.compile(">"), r"\\textgreater{}"),
+    (re.compile("'"), r"\\textquotesingle{}"),
+    (re.compile("`"), r"\\textasciigrave{}"),
+    (re.compile('"'), r"\\textquotedbl{}"),
+    (re.compile(r"\\\^\{\}"), r"\\textasciicircum{}"),
+]
 
 
 def plain(text: str) -> NoEscape:
-    """Escape a string for LaTeX: control characters dropped, runs of whitespace folded to one space."""
-    text = _CONTROL.sub("", unicodedata.normalize("NFC", text))
-    return NoEscape(escape_latex(re.sub(r"\s+", " ", text)))
+    """Escape a string for LaTeX so it prints literally; control characters dropped, whitespace folded.
+
+    (Spec and roster strings with control characters are refused before they get here.)
+    """
+    text = re.sub(r"\s+", " ", _CONTROL.sub("", unicodedata.normalize("NFC", text)))
+    # a run of 20+ characters without a space may break anywhere after each 20 (else it runs off the page)
+    pieces = [piece for word in re.split(r"(\S{20})", text) for piece in ([word] if word else [])]
+    escaped = r"\allowbreak{}".join(_escape(piece) for piece in pieces) if len(pieces) > 1 else _escape(text)
+    return NoEscape(escaped)
+
+
+def _escape(text: str) -> str:
+    escaped = escape_latex(text)
+    for pattern, replacement in _LITERAL:
+        escaped = pattern.sub(replacement, escaped)
+    return escaped
 
 
 def finalize(value: Any) -> Any:

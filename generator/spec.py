@@ -75,7 +75,7 @@ def read_roster(path: Path) -> list[Student]:
         raise UserError(f"{path}: is a directory, not a roster file") from None
     except UnicodeDecodeError as error:
         raise UserError(f"{path}: not UTF-8 text (byte {error.start})") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
     if reader.fieldnames is None or "name" not in reader.fieldnames:
         raise UserError(f"{path}: the roster needs a header row with a column 'name'")
     names = []

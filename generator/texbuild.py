@@ -42,6 +42,11 @@ def tex_environment(workdir: Path) -> dict:
         HOME=str(workdir),
         TEXMFVAR=str(workdir / ".texmf-var"),
         max_print_line="1000",
+        # never start font generators (mktexpk and friends): TeX runs no process of its own
+        MKTEXPK="0",
+        MKTEXTFM="0",
+        MKTEXMF="0",
+        MKTEXFMT="0",
     )
     return env
 
@@ -61,13 +66,18 @@ def first_error(log: str) -> str:
     return "pdflatex failed without an error line (see the .log)"
 
 
-def compile_pdf(source: str, name: str, passes: int = 2) -> bytes:
+def require_tex() -> None:
+    """Fail early, before any derivation work, when pdflatex is not installed."""
+    if shutil.which("pdflatex") is None:
+        raise BuildError(INSTALL_HINT)
+
+
+def compile_pdf(source: str, name: str, passes: int = 2, time_limit: float = TIME_LIMIT) -> bytes:
     """Compile LaTeX ``source`` to PDF bytes; ``name`` names the document in errors.
 
     The first of two passes runs in draft mode (no PDF written) to record the page total.
     """
-    if shutil.which("pdflatex") is None:
-        raise BuildError(INSTALL_HINT)
+    require_tex()
     with tempfile.TemporaryDirectory(prefix="derivbook-tex-") as tmp:
         workdir = Path(tmp)
         (workdir / "doc.tex").write_text(source, encoding="utf-8")
@@ -84,10 +94,10 @@ def compile_pdf(source: str, name: str, passes: int = 2) -> bytes:
             try:
                 result = subprocess.run(
                     command, cwd=workdir, env=tex_environment(workdir), stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=TIME_LIMIT, check=False,
+                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=time_limit, check=False,
                 )
             except subprocess.TimeoutExpired:
-                raise BuildError(f"{name}: pdflatex ran longer than {TIME_LIMIT} s and was stopped") from None
+                raise BuildError(f"{name}: pdflatex ran longer than {time_limit:g} s and was stopped") from None
             if result.returncode != 0:
                 log_path = workdir / "doc.log"
                 log = log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else ""

@@ -34,7 +34,7 @@ def default_build(tmp_path_factory):
 def test_default_build_writes_both_pdfs_and_answers(default_build):
     _, out = default_build
     assert sorted(p.name for p in out.iterdir()) == [
-        "answer-key.pdf", "answer-key.tex", "answers.json", "worksheet.pdf", "worksheet.tex",
+        ".derivbook-output", "answer-key.pdf", "answer-key.tex", "answers.json", "worksheet.pdf", "worksheet.tex",
     ]
 
 
@@ -125,12 +125,3 @@ def test_latex_failure_names_the_document_and_the_error_line():
     source = "\\documentclass{article}\n\\begin{document}\n\\undefinedmacro\n\\end{document}\n"
     with pytest.raises(BuildError, match=r"^week-3: worksheet: \./doc\.tex:3: Undefined control sequence\. l\.3"):
         compile_pdf(source, "week-3: worksheet")
-
-
-def test_a_failed_build_leaves_earlier_outputs_alone(default_build, tmp_path, monkeypatch):
-    (tmp_path / "worksheet.pdf").write_bytes(b"last week")
-    monkeypatch.setattr("generator.build.compile_pdf", lambda *a: (_ for _ in ()).throw(BuildError("boom")))
-    with pytest.raises(BuildError):
-        build(spec.load(bundled_spec("llm-foundations"), seed=7), tmp_path)
-    assert [p.name for p in tmp_path.iterdir()] == ["worksheet.pdf"]
-    assert (tmp_path / "worksheet.pdf").read_bytes() == b"last week"

@@ -13,9 +13,10 @@ from generator.model import Math, Tex
     [
         (r"\input{/etc/passwd}", r"\textbackslash{}input\{/etc/passwd\}"),
         ("50% & #1 $x$ _a_", r"50\% \& \#1 \$x\$ \_a\_"),
-        ("a~b^c", r"a\textasciitilde{}b\^{}c"),
+        ("a~b^c", r"a\textasciitilde{}b\textasciicircum{}c"),
         ("tab\there\x00\x1b", "tab here"),
-        ("Łukasz O'Brien", "Łukasz O'Brien"),
+        ("Łukasz O'Brien", r"Łukasz O\textquotesingle{}Brien"),
+        ("a--b <<c>> ,,d `e\"", r"a{-}{-}b \textless{}\textless{}c\textgreater{}\textgreater{} ,{},d \textasciigrave{}e\textquotedbl{}"),
     ],
 )
 def test_finalize_escapes_every_plain_string(text, expected):

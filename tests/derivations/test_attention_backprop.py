@@ -1,5 +1,4 @@
 import pytest
-import sympy
 
 from derivations import attention_backprop as mod
 from tests.helpers import instances

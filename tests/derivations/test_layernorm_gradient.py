@@ -1,5 +1,4 @@
 import pytest
-import sympy
 
 from derivations import layernorm_gradient as mod
 from tests.helpers import instances

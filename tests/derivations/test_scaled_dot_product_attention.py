@@ -1,5 +1,4 @@
 import pytest
-import sympy
 
 from derivations import scaled_dot_product_attention as mod
 from tests.helpers import instances
