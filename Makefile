@@ -12,6 +12,8 @@ VARIANT  ?=
 ROSTER   ?=
 OUT      ?=
 SEEDS    ?= 50
+# derivations, formats, PDFs and whole builds are cached here; `make clean` empties it
+export DERIVBOOK_CACHE ?= $(CURDIR)/build/.cache
 
 TEX_DEBS := texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-pictures lmodern latexmk poppler-utils
 TEX_NEEDS := lastpage.sty needspace.sty enumitem.sty fancyhdr.sty mathtools.sty microtype.sty lmodern.sty pgfplots.sty

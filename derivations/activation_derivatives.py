@@ -4,13 +4,13 @@ The point is ``±ln k``, where sigmoid and tanh take rational values, so their d
 GELU's involves the normal CDF and density and is printed exactly and rounded.
 """
 
-from functools import lru_cache
 
 import mpmath
 import sympy
 from sympy import Heaviside, Max, erf, exp, log, pi, sqrt, tanh
 from sympy.stats import Normal, cdf
 
+from generator.cache import derivation
 from generator.model import AnswerPart, Math, Problem, Step, Tex
 from generator.params import Param
 from generator.symbolic import prove_equal
@@ -31,7 +31,7 @@ ACTIVATIONS = {
 LABELS = {"sigmoid": r"\sigma'(x)", "tanh": r"\tanh'(x)", "relu": r"\operatorname{ReLU}'(x)", "gelu": r"\operatorname{GELU}'(x)"}
 
 
-@lru_cache(maxsize=None)
+@derivation
 def derive() -> dict:
     """SymPy's derivatives, each proven equal to its textbook form."""
     phi_cdf = (1 + erf(x / sqrt(2))) / 2

@@ -6,15 +6,24 @@ The query is ``√d · ln 2`` times small integers, so every score is a multiple
 weights are fractions.
 """
 
-from functools import lru_cache
 
 import mpmath
 import sympy
 from sympy import exp, log, sqrt
 
+from generator.cache import derivation
 from generator.model import AnswerPart, Math, Problem, Step, Tex
 from generator.params import Param
-from generator.symbolic import int_matrix, mp_gradient, mp_matrix, mp_softmax, mp_vector, prove_equal, symbol_matrix, symbol_vector
+from generator.symbolic import (
+    int_matrix,
+    mp_gradient,
+    mp_matrix,
+    mp_softmax,
+    mp_vector,
+    prove_equal,
+    symbol_matrix,
+    symbol_vector,
+)
 
 ID = "attention-backprop"
 TITLE = "Backpropagation through attention"
@@ -33,7 +42,7 @@ def _forward(q, k, v, d):
     return scores, weights, v.T * weights
 
 
-@lru_cache(maxsize=None)
+@derivation
 def derive(m: int, d: int, dv: int) -> dict:
     """SymPy's gradients of g·o for symbolic q, K, V, g; each closed form proven equal."""
     q, k, v, g = symbol_vector("q", d), symbol_matrix("k", m, d), symbol_matrix("v", m, dv), symbol_vector("g", dv)

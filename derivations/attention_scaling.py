@@ -4,12 +4,12 @@ SymPy's probability module cannot take a dot product of symbolic length, so the 
 a small moment algebra: ``E[q_i q_j] = σ² δ_ij`` and independence of q and k, summed with ``Sum``.
 """
 
-from functools import lru_cache
 
 import mpmath
 import sympy
 from sympy import KroneckerDelta, Q, Rational, Sum, refine, sqrt, symbols
 
+from generator.cache import derivation
 from generator.model import AnswerPart, Figure, Math, Problem, Step, Tex
 from generator.params import Param
 from generator.symbolic import prove_equal
@@ -25,7 +25,7 @@ d, i, j = symbols("d i j", integer=True, positive=True)
 sigma = symbols("sigma", positive=True)
 
 
-@lru_cache(maxsize=None)
+@derivation
 def derive() -> dict:
     """E[q·k], Var[q·k] and Var[q·k/√d] for symbolic d and σ², from second moments and independence."""
     second_moment = sigma**2 * KroneckerDelta(i, j)  # E[q_i q_j] (and the same for k), mean zero

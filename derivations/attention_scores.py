@@ -3,12 +3,12 @@
 The head dimension d is a perfect square, so ``√d`` is an integer and the scaled logits are fractions.
 """
 
-from functools import lru_cache
 
 import mpmath
 import sympy
 from sympy import sqrt
 
+from generator.cache import derivation
 from generator.model import AnswerPart, Math, Problem, Step, Tex
 from generator.params import Param
 from generator.symbolic import int_matrix, mp_matmul, mp_matrix, prove_equal, symbol_matrix, transpose
@@ -23,7 +23,7 @@ PARAMS = (
 )
 
 
-@lru_cache(maxsize=None)
+@derivation
 def derive(n: int, m: int, d: int) -> dict:
     """``(Q Kᵀ)_ij = q_i · k_j`` for symbolic Q (n×d) and K (m×d), proven entry by entry."""
     q, k = symbol_matrix("q", n, d), symbol_matrix("k", m, d)

@@ -4,12 +4,12 @@ The logits are logarithms of small integers, so ``s`` and the gradient are fract
 logarithms, printed exactly and rounded.
 """
 
-from functools import lru_cache
 
 import mpmath
 import sympy
 from sympy import IndexedBase, Q, Rational, Sum, exp, factor_terms, log, refine, symbols
 
+from generator.cache import derivation
 from generator.model import AnswerPart, Math, Problem, Step, Tex
 from generator.params import Param
 from generator.symbolic import at, mp_gradient, mp_softmax, mp_vector, prove_equal
@@ -27,7 +27,7 @@ i, j, k, n = symbols("i j k n", integer=True, positive=True)
 eps, target = symbols("varepsilon t", nonnegative=True)
 
 
-@lru_cache(maxsize=None)
+@derivation
 def derive() -> dict:
     """Loss and gradient for symbolic n; the gradient proven equal to ``s_j − y_j`` when ``Σ y_i = 1``."""
     total = Sum(exp(z[k]), (k, 1, n))

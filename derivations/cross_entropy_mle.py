@@ -4,12 +4,12 @@ The MLE is the empirical frequency ``p̂_i = c_i / N``; the average negative log
 cross-entropy of the empirical distribution with itself, that is its entropy.
 """
 
-from functools import lru_cache
 
 import mpmath
 import sympy
 from sympy import Rational, log, symbols
 
+from generator.cache import derivation
 from generator.model import AnswerPart, Math, Problem, Step, Tex
 from generator.params import Param
 from generator.symbolic import prove_equal
@@ -25,7 +25,7 @@ PARAMS = (
 VOCABULARY = ("cat", "dog", "sat", "mat", "ran", "sun", "hat", "cup", "red", "big")
 
 
-@lru_cache(maxsize=None)
+@derivation
 def derive(size: int) -> dict:
     """Stationary point of the Lagrangian for ``size`` categories, solved by SymPy, and the NLL there."""
     counts = symbols(f"c1:{size + 1}", positive=True)

@@ -4,11 +4,11 @@ The matrix is a product of a permutation and unit-triangular integer factors sca
 determinant, so its inverse has small entries with denominators dividing ``det A``.
 """
 
-from functools import lru_cache
 
 import mpmath
 import sympy
 
+from generator.cache import derivation
 from generator.model import AnswerPart, Math, Problem, Step, Tex
 from generator.params import Param
 from generator.symbolic import mp_matrix, prove_equal, symbol_matrix
@@ -22,7 +22,7 @@ PARAMS = (
 )
 
 
-@lru_cache(maxsize=None)
+@derivation
 def derive(size: int) -> dict:
     """The adjugate formula for a symbolic ``size``×``size`` matrix, proven against SymPy's inverse."""
     a = symbol_matrix("a", size, size)

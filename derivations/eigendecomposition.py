@@ -5,11 +5,11 @@ characteristic polynomial has integer roots (an irreducible cubic would print it
 """
 
 from fractions import Fraction
-from functools import lru_cache
 
 import mpmath
 import sympy
 
+from generator.cache import derivation
 from generator.model import AnswerPart, Math, Problem, Step, Tex
 from generator.params import Param
 from generator.symbolic import mp_matrix, primitive_integer, prove_equal, symbol_matrix, symbol_vector
@@ -31,7 +31,7 @@ BASES = {
 LAMBDA = sympy.Symbol("lambda")
 
 
-@lru_cache(maxsize=None)
+@derivation
 def derive(size: int) -> dict:
     """For symmetric A, ``vᵀ(Aw) = (Av)ᵀw``, so eigenvectors of distinct eigenvalues are orthogonal."""
     a = symbol_matrix("a", size, size)

@@ -4,12 +4,12 @@ SymPy solves the score equations of the log-likelihood; with σ fixed, the negat
 the squared error plus a constant, so maximising one minimises the other.
 """
 
-from functools import lru_cache
 
 import mpmath
 import sympy
 from sympy import log, pi, symbols
 
+from generator.cache import derivation
 from generator.model import AnswerPart, Math, Problem, Step, Tex
 from generator.params import Param
 from generator.symbolic import mp_vector, prove_equal
@@ -23,7 +23,7 @@ mu = symbols("mu", real=True)
 var = symbols("sigma^2", positive=True)
 
 
-@lru_cache(maxsize=None)
+@derivation
 def derive(n: int) -> dict:
     """Solve ∂ℓ/∂μ = 0 and ∂ℓ/∂σ² = 0 for n symbolic observations; relate −ℓ to the squared error."""
     xs = symbols(f"x1:{n + 1}", real=True)

@@ -5,12 +5,12 @@ and the clipped tensors are fractions.
 """
 
 import math
-from functools import lru_cache
 
 import mpmath
 import sympy
 from sympy import Min, Rational, sqrt, symbols
 
+from generator.cache import derivation
 from generator.model import AnswerPart, Math, Problem, Step, Tex
 from generator.params import Param
 from generator.symbolic import int_matrix, mp_matrix, prove_equal, symbol_vector
@@ -21,7 +21,7 @@ TOPIC = "calculus"
 PARAMS = (Param("rows", int, 2, "rows of the weight gradient W (the bias gradient b has as many)", low=1, high=3),)
 
 
-@lru_cache(maxsize=None)
+@derivation
 def derive() -> dict:
     """The global norm is ``√(Σ_t ‖g_t‖²)``, and scaling by c > 0 scales it by c: after clipping it is max_norm."""
     g, h = symbol_vector("g", 3), symbol_vector("h", 2)

@@ -5,13 +5,13 @@ minimiser is an integer point, and the step size is a unit fraction, so the iter
 """
 
 import math
-from functools import lru_cache
 
 import mpmath
 import sympy
 from sympy import Abs, Interval, Rational, symbols
 
 from derivations.eigendecomposition import BASES
+from generator.cache import derivation
 from generator.model import AnswerPart, Figure, Math, Problem, Step, Tex
 from generator.params import Param
 from generator.symbolic import mp_matrix, mp_vector, prove_equal, symbol_matrix, symbol_vector
@@ -28,7 +28,7 @@ eta, lam = symbols("eta lambda", positive=True)
 k = symbols("k", integer=True, nonnegative=True)
 
 
-@lru_cache(maxsize=None)
+@derivation
 def derive(dims: int) -> dict:
     """∇f = Ax − b; the minimiser solves Ax = b; |1 − ηλ| < 1 ⇔ 0 < η < 2/λ; the error contracts geometrically."""
     a = symbol_matrix("a", dims, dims)

@@ -4,12 +4,12 @@ Both distributions are dyadic, so every quantity is a rational number of bits: i
 multiple of ln 2, and the perplexity a power of 2.
 """
 
-from functools import lru_cache
 
 import mpmath
 import sympy
 from sympy import Rational, exp, log, symbols
 
+from generator.cache import derivation
 from generator.model import AnswerPart, Math, Problem, Step, Tex
 from generator.params import Param
 from generator.symbolic import mp_vector, prove_equal
@@ -26,7 +26,7 @@ DYADIC = {
 }
 
 
-@lru_cache(maxsize=None)
+@derivation
 def derive() -> dict:
     """KL(p‖q) = H(p, q) − H(p) for symbolic positive p and q."""
     p, q = symbols("p1:4", positive=True), symbols("q1:4", positive=True)

@@ -13,6 +13,7 @@ import mpmath
 import sympy
 from sympy import sqrt
 
+from generator.cache import derivation
 from generator.model import AnswerPart, Math, Problem, Step, Tex
 from generator.params import Param
 from generator.symbolic import mp_gradient, mp_vector, prove_equal, symbol_vector
@@ -44,7 +45,7 @@ def _forward(x, gamma, beta):
     return mean, sigma, normed, [g * h + b for g, h, b in zip(gamma, normed, beta)]
 
 
-@lru_cache(maxsize=None)
+@derivation
 def derive(n: int) -> dict:
     """SymPy's gradient of Σ g_i y_i for symbolic x, proven equal to the closed form."""
     x, gamma, beta, g = (list(symbol_vector(name, n)) for name in ("x", "gamma", "beta", "g"))

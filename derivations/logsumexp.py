@@ -3,12 +3,12 @@
 The logits are logarithms of small integers, so ``lse(z) = ln Σ w_i`` and the gradient is a fraction.
 """
 
-from functools import lru_cache
 
 import mpmath
 import sympy
 from sympy import IndexedBase, Q, Sum, exp, log, refine, symbols
 
+from generator.cache import derivation
 from generator.model import AnswerPart, Math, Problem, Step, Tex
 from generator.params import Param
 from generator.symbolic import at, mp_gradient, mp_vector, prove_equal
@@ -23,7 +23,7 @@ j, k, n = symbols("j k n", integer=True, positive=True)
 c = symbols("c", real=True)
 
 
-@lru_cache(maxsize=None)
+@derivation
 def derive(size: int) -> dict:
     """``∂ lse/∂z_j = softmax_j`` for symbolic n; the shift identity for ``size`` explicit logits."""
     total = Sum(exp(z[k]), (k, 1, n))

@@ -3,13 +3,13 @@
 The small matrix is a product of integer factors of a chosen rank, so row reduction ends in small fractions.
 """
 
-from functools import lru_cache
 from itertools import combinations
 
 import mpmath
 import sympy
 from sympy import symbols
 
+from generator.cache import derivation
 from generator.model import AnswerPart, Math, Problem, Step, Tex
 from generator.params import Param
 from generator.symbolic import int_matrix, mp_matrix, prove_equal
@@ -26,7 +26,7 @@ WIDTHS = (512, 768, 1024, 2048, 4096)
 RANKS = (4, 8, 16, 32, 64)
 
 
-@lru_cache(maxsize=None)
+@derivation
 def derive() -> dict:
     """Entry counts: ``d·k`` for ΔW against ``d·r + r·k = r(d + k)`` for B (d×r) and A (r×k)."""
     d, k, r = symbols("d k r", positive=True, integer=True)

@@ -4,12 +4,12 @@ SymPy proves the schedule continuous at the end of warm-up, equal to the floor a
 there (zero slope). The asked steps sit at simple fractions of the decay, where cosines are exact.
 """
 
-from functools import lru_cache
 
 import mpmath
 import sympy
 from sympy import Piecewise, Rational, cos, pi, symbols
 
+from generator.cache import derivation
 from generator.mathtex import scientific
 from generator.model import AnswerPart, Figure, Math, Problem, Step, Tex
 from generator.params import Param
@@ -29,7 +29,7 @@ FRACTIONS = (Rational(1, 6), Rational(1, 4), Rational(1, 3), Rational(1, 2), Rat
 peak, floor, warm, total, t = symbols("p_{peak} lr_{min} w T t", positive=True)
 
 
-@lru_cache(maxsize=None)
+@derivation
 def derive() -> dict:
     """The schedule as a SymPy Piecewise, with continuity, end value and flat landing proven."""
     ramp = peak * t / warm

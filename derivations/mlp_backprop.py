@@ -5,12 +5,12 @@ to every parameter; the backprop formulas (δ₂ = ŷ − y, δ₁ = W2ᵀδ₂ 
 For sigmoid and tanh the pre-activations are ``±ln k``, so every activation and gradient is a fraction.
 """
 
-from functools import lru_cache
 
 import mpmath
 import sympy
 from sympy import Heaviside, Max, exp, log, tanh
 
+from generator.cache import derivation
 from generator.model import AnswerPart, Math, Problem, Step, Tex
 from generator.params import Param
 from generator.symbolic import int_matrix, prove_equal, symbol_matrix, symbol_vector
@@ -47,7 +47,7 @@ def _network(n_in: int, n_h: int, n_out: int) -> dict:
     return {"x": x, "y": y, "W1": w1, "b1": b1, "W2": w2, "b2": b2, "pre": pre, "hidden": hidden, "out": out, "loss": loss}
 
 
-@lru_cache(maxsize=None)
+@derivation
 def derive(n_in: int, n_h: int, n_out: int) -> dict:
     """SymPy's gradient of the loss for every parameter, for a generic activation f, and the backprop
     formulas proven equal to it; then each concrete activation's derivative proven equal to its textbook form.

@@ -4,12 +4,12 @@ The centred data are sums of orthogonal zero-sum contrasts along an orthogonal i
 covariance is rational and its eigenvalues are distinct fractions.
 """
 
-from functools import lru_cache
 
 import mpmath
 import sympy
 
 from derivations.eigendecomposition import BASES
+from generator.cache import derivation
 from generator.model import AnswerPart, Math, Problem, Step, Tex
 from generator.params import Param
 from generator.symbolic import canonical_direction, mp_matrix, prove_equal, symbol_matrix, symbol_vector
@@ -23,7 +23,7 @@ PARAMS = (
 )
 
 
-@lru_cache(maxsize=None)
+@derivation
 def derive(dims: int) -> dict:
     """Stationarity of ``uᵀCu − λ(uᵀu − 1)`` gives ``Cu = λu``, proven for a symbolic symmetric C."""
     c = symbol_matrix("c", dims, dims)

@@ -3,10 +3,10 @@
 Row i of ``Q`` is token i's embedding times ``W_Q``; SymPy proves this row view equal to the matrix product.
 """
 
-from functools import lru_cache
 
 import sympy
 
+from generator.cache import derivation
 from generator.model import AnswerPart, Math, Problem, Step, Tex
 from generator.params import Param
 from generator.symbolic import int_matrix, mp_matmul, mp_matrix, prove_equal, symbol_matrix
@@ -23,7 +23,7 @@ PARAMS = (
 NAMES = ("Q", "K", "V")
 
 
-@lru_cache(maxsize=None)
+@derivation
 def derive(n: int, d_model: int, d_k: int) -> dict:
     """Each row of ``X W`` is the row of X times W, proven for symbolic matrices of these shapes."""
     x, w = symbol_matrix("x", n, d_model), symbol_matrix("w", d_model, d_k)

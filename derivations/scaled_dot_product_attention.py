@@ -5,12 +5,12 @@ weights are fractions. SymPy proves each row of weights sums to one, so each out
 average of the value rows.
 """
 
-from functools import lru_cache
 
 import mpmath
 import sympy
 from sympy import exp, log, sqrt
 
+from generator.cache import derivation
 from generator.model import AnswerPart, Math, Problem, Step, Tex
 from generator.params import Param
 from generator.symbolic import int_matrix, mp_matmul, mp_matrix, mp_softmax, prove_equal, symbol_vector, transpose
@@ -25,7 +25,7 @@ PARAMS = (
 )
 
 
-@lru_cache(maxsize=None)
+@derivation
 def derive(m: int) -> dict:
     """A row of softmax weights over m scores sums to one (SymPy), whatever the scores."""
     scores = symbol_vector("s", m)

@@ -4,11 +4,11 @@ The logits are logarithms of small integers, so ``e^{z_i}`` is an integer and ev
 a student can carry by hand.
 """
 
-from functools import lru_cache
 
 import sympy
 from sympy import IndexedBase, KroneckerDelta, Q, Sum, exp, log, refine, symbols
 
+from generator.cache import derivation
 from generator.model import AnswerPart, Math, Problem, Step, Tex
 from generator.params import Param
 from generator.symbolic import at, mp_gradient, mp_softmax, mp_vector, prove_equal
@@ -22,7 +22,7 @@ z, s = IndexedBase("z"), IndexedBase("s")
 i, j, k, n = symbols("i j k n", integer=True, positive=True)
 
 
-@lru_cache(maxsize=None)
+@derivation
 def derive() -> dict:
     """The general result for symbolic n, with the textbook form proven equal to SymPy's derivative."""
     total = Sum(exp(z[k]), (k, 1, n))

@@ -4,12 +4,12 @@ The logits are ``2 ln k_i``, so at T = ½, 1 and 2 the probabilities are proport
 and ``k_i``: all fractions. SymPy takes the limits after shifting the largest logit to 0.
 """
 
-from functools import lru_cache
 
 import mpmath
 import sympy
 from sympy import Rational, exp, limit, log, oo, symbols
 
+from generator.cache import derivation
 from generator.model import AnswerPart, Figure, Math, Problem, Step, Tex
 from generator.params import Param
 from generator.symbolic import mp_softmax, mp_vector, prove_equal
@@ -25,7 +25,7 @@ T = symbols("T", positive=True)
 gap = symbols("c", positive=True)
 
 
-@lru_cache(maxsize=None)
+@derivation
 def derive() -> dict:
     """For a top logit ahead by c > 0: its probability tends to 1 as T → 0⁺ and to ½ (uniform) as T → ∞."""
     top = 1 / (1 + exp(-gap / T))

@@ -5,12 +5,12 @@ to −∞. The logits are logarithms of distinct integers, so every probability 
 where a cumulative probability equals p exactly (where float and exact code could disagree) are redrawn.
 """
 
-from functools import lru_cache
 
 import mpmath
 import sympy
 from sympy import Rational, exp, limit, log, oo, symbols
 
+from generator.cache import derivation
 from generator.model import AnswerPart, Math, Problem, Step, Tex
 from generator.params import Param
 from generator.symbolic import mp_softmax, mp_vector, prove_equal
@@ -24,7 +24,7 @@ PARAMS = (Param("n", int, 5, "vocabulary size", low=4, high=6),)
 P_CHOICES = (Rational(1, 2), Rational(3, 5), Rational(7, 10), Rational(3, 4), Rational(4, 5), Rational(9, 10))
 
 
-@lru_cache(maxsize=None)
+@derivation
 def derive() -> dict:
     """softmax over {1, 2} equals the limit of the full softmax as z₃ → −∞."""
     z1, z2, z3 = symbols("z1 z2 z3", real=True)

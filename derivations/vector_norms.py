@@ -4,11 +4,11 @@ Both vectors have whole-number Euclidean length (signed, permuted Pythagorean tu
 are integers and the cosine similarity is a fraction.
 """
 
-from functools import lru_cache
 
 import mpmath
 import sympy
 
+from generator.cache import derivation
 from generator.model import AnswerPart, Math, Problem, Step, Tex
 from generator.params import Param
 from generator.symbolic import mp_vector, prove_equal, symbol_vector
@@ -25,7 +25,7 @@ TUPLES = {  # entries whose squares sum to a perfect square
 }
 
 
-@lru_cache(maxsize=None)
+@derivation
 def derive(n: int) -> dict:
     """``‖u − v‖² = ‖u‖² + ‖v‖² − 2 u·v``: with the law of cosines, ``cos θ = u·v / (‖u‖‖v‖)``."""
     u, v = symbol_vector("u", n), symbol_vector("v", n)

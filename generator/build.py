@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator import answers, render
+from generator import answers, cache, render
 from generator.engine import Variant, make_variant, variant_id
 from generator.model import BuildError, UserError
 from generator.spec import Workbook
@@ -15,7 +15,7 @@ from generator.printfiles import duplex_merge
 from generator.output import check_target, publish
 from generator.texbuild import compile_pdf, require_tex
 
-FORMATS = ("pdf", "tex", "json")
+from generator.build_options import FORMATS  # noqa: F401 - re-exported
 DOCUMENTS = (("worksheet", "worksheet.tex.j2"), ("answer-key", "answer-key.tex.j2"))
 PRINT_FILES = {"worksheet": "print-worksheets.pdf", "answer-key": "answer-keys.pdf"}
 
@@ -98,6 +98,7 @@ def build(
     only: str | None = None,
     progress=None,
     notice=None,
+    remember: str | None = None,
 ) -> list[Path]:
     """Generate, verify, render and compile a workbook; nothing is written unless everything succeeded.
 
@@ -123,4 +124,7 @@ def build(
                 files[name] = duplex_merge([data for doc, data in zip(docs, pdfs) if doc.kind == kind])
     if not files:
         raise BuildError("nothing to write")
-    return publish(files, out_dir, notice)
+    written = publish(files, out_dir, notice)
+    if remember:
+        cache.store_build(remember, {"title": workbook.title, "seed": workbook.seed, "variants": len(variants)}, files)
+    return written

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 import sys
 import time
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from generator import cache
 from generator.model import BuildError, UserError
 
 DEFAULT_WORKBOOK = "llm-foundations"
@@ -148,10 +150,10 @@ def show(derivation_id: str, seed: int, sets: tuple[str, ...]) -> None:
 @click.option("--format", "formats", default="pdf,tex,json", show_default=True, help="Comma-separated: pdf, tex, json.")
 @click.option("--jobs", type=click.IntRange(1, 256), help="Documents compiled at once [default: the number of cores].")
 @click.option("--variant", "only", metavar="ID", help="Rebuild only the variant with this id (same spec, seed and count).")
-def build(spec, seed, variants, roster, sets, out, paper, formats, jobs, only) -> None:
+@click.option("--no-cache", is_flag=True, help="Derive, render and compile everything afresh.")
+def build(spec, seed, variants, roster, sets, out, paper, formats, jobs, only, no_cache) -> None:
     """Build a workbook's worksheets, answer keys and answers.json (default: the LLM Foundations workbook)."""
-    from generator import spec as specs
-    from generator.build import FORMATS, build as run_build
+    from generator.build_options import FORMATS
 
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
     bad = [f for f in chosen if f not in FORMATS]
@@ -160,20 +162,65 @@ def build(spec, seed, variants, roster, sets, out, paper, formats, jobs, only) -
     if variants is not None and roster is not None:
         raise UserError("--variants and --roster exclude each other: a roster gives one variant per name")
     started = time.perf_counter()
-    workbook = specs.load(resolve_spec(spec), seed=seed, variants=variants, roster=roster, paper=paper, sets=sets)
+    spec_path = resolve_spec(spec)
+    options = dict(seed=seed, variants=variants, sets=tuple(sets), paper=paper, formats=chosen, only=only)
+    cache.set_enabled(not no_cache)
+    key = _unchanged_build(spec_path, roster, options, out, started)
+    if key is True:
+        return
+    from generator import spec as specs
+    from generator.build import build as run_build
+
+    workbook = specs.load(spec_path, seed=seed, variants=variants, roster=roster, paper=paper, sets=sets)
     out_dir = out or Path("build") / workbook.name
     count = 1 if only else len(workbook.students)
     if "pdf" in chosen and count > 1 and sys.stdout.isatty():
         with click.progressbar(length=2 * count, label="Compiling", show_pos=True) as bar:
-            written = run_build(workbook, out_dir, chosen, jobs, only, progress=bar.update, notice=_notice)
+            written = run_build(workbook, out_dir, chosen, jobs, only, progress=bar.update, notice=_notice, remember=key)
     else:
-        written = run_build(workbook, out_dir, chosen, jobs, only, notice=_notice)
+        written = run_build(workbook, out_dir, chosen, jobs, only, notice=_notice, remember=key)
     seconds = time.perf_counter() - started
     pdfs = sum(1 for path in written if path.suffix == ".pdf")
     click.echo(
         f"{workbook.title}: {count} variant(s), seed {workbook.seed}: wrote {len(written)} files "
         f"({pdfs} PDFs) to {out_dir} in {seconds:.1f} s"
     )
+
+
+def _unchanged_build(spec_path: Path, roster: Path | None, options: dict, out: Path | None, started: float):
+    """Publish a cached build made from exactly these inputs (True), else return the key to store it under.
+
+    Runs before SymPy or the derivations are imported: an unchanged rebuild costs reading the inputs.
+    """
+    import tomllib
+
+    from generator.output import publish
+    from generator.texbuild import tex_version
+
+    if cache.directory() is None:
+        return None
+    try:
+        spec_bytes = spec_path.read_bytes()
+        data = tomllib.loads(spec_bytes.decode("utf-8"))
+        named = roster or (spec_path.parent / data["roster"] if isinstance(data.get("roster"), str) and not options["variants"] else None)
+        roster_bytes = named.read_bytes() if named else None
+    except (OSError, ValueError, UnicodeDecodeError, TypeError):
+        return None  # the full build reports the problem
+    if "pdf" in options["formats"] and shutil.which("pdflatex") is None:
+        return None
+    key = cache.build_key(spec_bytes, roster_bytes, options, tex_version() if shutil.which("pdflatex") else "")
+    hit = cache.load_build(key)
+    if hit is None:
+        return key
+    summary, files = hit
+    out_dir = out or Path("build") / spec_path.stem
+    written = publish(files, out_dir, _notice)
+    pdfs = sum(1 for path in written if path.suffix == ".pdf")
+    click.echo(
+        f"{summary['title']}: {summary['variants']} variant(s), seed {summary['seed']}: unchanged, wrote "
+        f"{len(written)} files ({pdfs} PDFs) to {out_dir} in {time.perf_counter() - started:.1f} s"
+    )
+    return True
 
 
 def _notice(text: str) -> None:

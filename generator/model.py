@@ -7,9 +7,7 @@ Mathematics stays as SymPy objects here; it is printed at the edges (``generator
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
-
-import sympy
+from typing import Any
 
 
 class UserError(Exception):
@@ -31,7 +29,7 @@ class Tex:
     source: str
 
 
-MathLike = Union[sympy.Basic, Tex, list, tuple, int]
+MathLike = Any  # a SymPy object, a Tex snippet, a list (vector) or a tuple (a chain joined by "=")
 
 
 @dataclass(frozen=True)

@@ -1,49 +1,80 @@
-"""Finds every derivation module in the ``derivations`` package by its presence."""
+"""Finds every derivation module in the ``derivations`` package by its presence.
+
+The declarations (ID, TITLE, TOPIC, PARAMS) are read from each module's source without importing it, so
+``derivbook list``, ``--help`` and spec validation start without loading SymPy; a module is imported the
+first time one of its problems is generated.
+"""
 
 from __future__ import annotations
 
+import ast
 import importlib
-import pkgutil
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from types import ModuleType
 
 import derivations
 from generator.model import UserError
 from generator.params import Param
 
-REQUIRED = ("ID", "TITLE", "TOPIC", "PARAMS", "generate", "exact_answer", "numeric_answer")
+FUNCTIONS = ("generate", "exact_answer", "numeric_answer")
 TOPICS = ("linear algebra", "calculus", "probability")
+TYPES = {"int": int, "float": float, "str": str}
 
 
 @dataclass(frozen=True)
 class Derivation:
-    """A registered derivation: its declarations and the module that implements them."""
+    """A registered derivation: its declarations, and its module (imported on first use)."""
 
     id: str
     title: str
     topic: str
     params: tuple[Param, ...]
-    module: ModuleType
+    module_name: str
+
+    @property
+    def module(self) -> ModuleType:
+        return importlib.import_module(f"derivations.{self.module_name}")
 
 
-def _load(name: str) -> Derivation:
-    module = importlib.import_module(f"derivations.{name}")
-    missing = [attr for attr in REQUIRED if not hasattr(module, attr)]
+def _param(call: ast.Call, where: str) -> Param:
+    if not (isinstance(call, ast.Call) and getattr(call.func, "id", None) == "Param"):
+        raise TypeError(f"{where}: PARAMS must be a tuple of Param(...) calls")
+    args = [TYPES[a.id] if isinstance(a, ast.Name) and a.id in TYPES else ast.literal_eval(a) for a in call.args]
+    kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+    return Param(*args, **kwargs)
+
+
+def read_declarations(path: Path) -> Derivation:
+    """A derivation's declarations, parsed from its source file (literal values only)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: dict = {}
+    functions = set()
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            name = node.targets[0].id
+            if name in ("ID", "TITLE", "TOPIC"):
+                found[name] = ast.literal_eval(node.value)
+            elif name == "PARAMS":
+                found[name] = tuple(_param(call, str(path)) for call in node.value.elts)
+        elif isinstance(node, ast.FunctionDef):
+            functions.add(node.name)
+    missing = [n for n in ("ID", "TITLE", "TOPIC", "PARAMS") if n not in found] + [f for f in FUNCTIONS if f not in functions]
     if missing:
-        raise TypeError(f"derivations/{name}.py lacks {', '.join(missing)}")
-    if module.ID.replace("-", "_") != name:
-        raise TypeError(f"derivations/{name}.py declares ID {module.ID!r}; the file must be named after it")
-    if module.TOPIC not in TOPICS:
-        raise TypeError(f"derivations/{name}.py: TOPIC must be one of {TOPICS}")
-    return Derivation(module.ID, module.TITLE, module.TOPIC, tuple(module.PARAMS), module)
+        raise TypeError(f"derivations/{path.name} lacks {', '.join(missing)}")
+    if found["ID"].replace("-", "_") != path.stem:
+        raise TypeError(f"derivations/{path.name} declares ID {found['ID']!r}; the file must be named after it")
+    if found["TOPIC"] not in TOPICS:
+        raise TypeError(f"derivations/{path.name}: TOPIC must be one of {TOPICS}")
+    return Derivation(found["ID"], found["TITLE"], found["TOPIC"], found["PARAMS"], path.stem)
 
 
 @lru_cache(maxsize=1)
 def catalog() -> dict[str, Derivation]:
-    """Every derivation, by id, in the order of their module names."""
-    names = sorted(m.name for m in pkgutil.iter_modules(derivations.__path__) if not m.name.startswith("_"))
-    found = [_load(name) for name in names]
+    """Every derivation, by id, in the order of their file names."""
+    folder = Path(derivations.__file__).parent
+    found = [read_declarations(p) for p in sorted(folder.glob("*.py")) if not p.name.startswith("_")]
     return {d.id: d for d in found}
 
 

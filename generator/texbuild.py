@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
+from generator import cache
 from generator.model import BuildError
 
 SOURCE_DATE_EPOCH = "1767225600"  # 2026-01-01: fixed, so one seed gives byte-identical PDFs
@@ -72,18 +75,94 @@ def require_tex() -> None:
         raise BuildError(INSTALL_HINT)
 
 
+@functools.lru_cache(maxsize=1)
+def tex_version() -> str:
+    """pdflatex's version line: part of every key for formats and compiled PDFs."""
+    result = subprocess.run(["pdflatex", "--version"], capture_output=True, text=True, check=False)
+    return result.stdout.splitlines()[0] if result.stdout else "unknown"
+
+
+_format_locks: dict[str, threading.Lock] = {}
+_format_locks_guard = threading.Lock()
+_private_formats = tempfile.TemporaryDirectory(prefix="derivbook-formats-")  # when the cache is off
+
+
+def _run(command: list[str], workdir: Path, time_limit: float, name: str) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(
+            command, cwd=workdir, env=tex_environment(workdir), stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=time_limit, check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise BuildError(f"{name}: pdflatex ran longer than {time_limit:g} s and was stopped") from None
+
+
+def preamble_format(source: str) -> Path | None:
+    """A precompiled format (mylatexformat) of the document's preamble, built once per preamble text.
+
+    It saves pdflatex from reading the packages on every run; the .tex itself stays standard LaTeX. None
+    when the preamble cannot be dumped (then documents are compiled the ordinary way).
+    """
+    if "\\begin{document}" not in source:
+        return None
+    preamble = source[: source.index("\\begin{document}")]
+    key = cache.digest("format", preamble, tex_version()) + ".fmt"
+    path = cache.path_of("formats", key) or Path(_private_formats.name) / key
+    with _format_locks_guard:
+        lock = _format_locks.setdefault(key, threading.Lock())
+    with lock:
+        if path.exists():
+            return path
+        with tempfile.TemporaryDirectory(prefix="derivbook-fmt-") as tmp:
+            workdir = Path(tmp)
+            (workdir / "doc.tex").write_text(preamble + "\\begin{document}\n\\end{document}\n", encoding="utf-8")
+            command = ["pdflatex", "-ini", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
+                       "-jobname=preamble", "&pdflatex", "mylatexformat.ltx", "doc.tex"]
+            result = _run(command, workdir, TIME_LIMIT, "preamble format")
+            built = workdir / "preamble.fmt"
+            if result.returncode != 0 or not built.exists():
+                return None
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
+            os.close(handle)
+            shutil.copyfile(built, temp)
+            os.replace(temp, path)
+        return path
+
+
 def compile_pdf(source: str, name: str, passes: int = 2, time_limit: float = TIME_LIMIT) -> bytes:
     """Compile LaTeX ``source`` to PDF bytes; ``name`` names the document in errors.
 
-    The first of two passes runs in draft mode (no PDF written) to record the page total.
+    The first of two passes runs in draft mode (no PDF written) to record the page total. A PDF
+    compiled before from the same bytes with the same pdflatex is taken from the cache.
     """
     require_tex()
+    key = cache.digest("pdf", source, tex_version(), passes)
+    cached = cache.load("pdf", key)
+    if cached is not None:
+        return cached
+    fmt = preamble_format(source)
+    try:
+        pdf = _compile(source, name, passes, time_limit, fmt)
+    except BuildError as error:
+        if fmt is None or "format file" not in str(error).lower():
+            raise
+        fmt.unlink(missing_ok=True)  # a stale or broken format: drop it and compile without one
+        pdf = _compile(source, name, passes, time_limit, None)
+    cache.store("pdf", key, pdf)
+    return pdf
+
+
+def _compile(source: str, name: str, passes: int, time_limit: float, fmt: Path | None) -> bytes:
     with tempfile.TemporaryDirectory(prefix="derivbook-tex-") as tmp:
         workdir = Path(tmp)
         (workdir / "doc.tex").write_text(source, encoding="utf-8")
+        if fmt is not None:
+            shutil.copyfile(fmt, workdir / "preamble.fmt")
         for number in range(passes):
             command = [
                 "pdflatex",
+                *(["-fmt=preamble"] if fmt is not None else []),
                 "-no-shell-escape",
                 "-interaction=nonstopmode",
                 "-halt-on-error",
@@ -91,13 +170,7 @@ def compile_pdf(source: str, name: str, passes: int = 2, time_limit: float = TIM
                 *(["-draftmode"] if number < passes - 1 else []),
                 "doc.tex",
             ]
-            try:
-                result = subprocess.run(
-                    command, cwd=workdir, env=tex_environment(workdir), stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=time_limit, check=False,
-                )
-            except subprocess.TimeoutExpired:
-                raise BuildError(f"{name}: pdflatex ran longer than {time_limit:g} s and was stopped") from None
+            result = _run(command, workdir, time_limit, name)
             if result.returncode != 0:
                 log_path = workdir / "doc.log"
                 log = log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else ""

@@ -74,3 +74,11 @@ def test_answers_json_of_every_id_has_every_part(tmp_path):
         for name, part in problem["answer"].items():
             exact = sympy.sympify(part["exact"])  # parses back, and agrees with the floats
             assert [float(v) for v in flatten(exact)] == pytest.approx(flatten(part["value"]), rel=1e-12), name
+
+
+def test_declarations_read_from_source_match_the_imported_modules():
+    for derivation in catalog().values():
+        module = derivation.module
+        assert (module.ID, module.TITLE, module.TOPIC, tuple(module.PARAMS)) == (
+            derivation.id, derivation.title, derivation.topic, derivation.params)
+        assert all(callable(getattr(module, f)) for f in ("generate", "exact_answer", "numeric_answer"))

@@ -1,0 +1,3 @@
+"""What a build can write (shared by the command line and the engine, without importing either)."""
+
+FORMATS = ("pdf", "tex", "json")

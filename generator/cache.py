@@ -1,0 +1,149 @@
+"""The on-disk cache: general derivations, precompiled preambles, compiled PDFs and whole builds.
+
+Everything is keyed by content: a derivation's result by its module's source, the SymPy version and its
+arguments; a PDF by the bytes of its LaTeX and the pdflatex version; a whole build by its inputs and the
+source of the whole package. A stale entry can never be used, only left behind; ``make clean`` (or
+``rm -r`` of the folder) empties it. ``DERIVBOOK_CACHE`` moves it, ``DERIVBOOK_CACHE=off`` turns it off.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.metadata
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+PACKAGES = ("generator", "derivations", "templates")
+_enabled = True
+
+
+def set_enabled(enabled: bool) -> None:
+    """Turn the cache on or off for what this process does next (``--no-cache``)."""
+    global _enabled
+    _enabled = enabled
+
+
+def directory() -> Path | None:
+    """The cache folder, or None when caching is off."""
+    setting = os.environ.get("DERIVBOOK_CACHE", "")
+    if not _enabled or setting.lower() == "off":
+        return None
+    if setting:
+        return Path(setting)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "derivbook"
+
+
+def digest(*parts) -> str:
+    """A SHA-256 over bytes and strings, in order."""
+    h = hashlib.sha256()
+    for part in parts:
+        data = part if isinstance(part, bytes) else str(part).encode()
+        h.update(len(data).to_bytes(8, "big") + data)
+    return h.hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def code_version() -> str:
+    """A digest of every source file of the package and of the SymPy version: any edit changes it."""
+    root = Path(__file__).resolve().parents[1]
+    files = sorted(p for package in PACKAGES for p in (root / package).rglob("*") if p.suffix in (".py", ".j2"))
+    return digest(sympy_version(), *[f"{p.relative_to(root)}\0".encode() + p.read_bytes() for p in files])
+
+
+@functools.lru_cache(maxsize=1)
+def sympy_version() -> str:
+    """SymPy's version without importing it."""
+    return importlib.metadata.version("sympy")
+
+
+def load(kind: str, key: str) -> bytes | None:
+    """The cached bytes of an entry, or None."""
+    folder = directory()
+    if folder is None:
+        return None
+    try:
+        return (folder / kind / key).read_bytes()
+    except OSError:
+        return None
+
+
+def store(kind: str, key: str, data: bytes) -> None:
+    """Save an entry atomically; a cache that cannot be written is skipped silently."""
+    folder = directory()
+    if folder is None:
+        return
+    try:
+        (folder / kind).mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(dir=folder / kind, prefix=".part-")
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(temp, folder / kind / key)
+    except OSError:
+        pass
+
+
+def path_of(kind: str, key: str) -> Path | None:
+    """Where an entry lives (for files TeX must read, such as formats), or None when caching is off."""
+    folder = directory()
+    return None if folder is None else folder / kind / key
+
+
+def derivation(function):
+    """Memoise a derivation's general result in memory and on disk (pickled SymPy objects).
+
+    The key is the defining module's source, the SymPy version and the arguments, so editing the
+    derivation or upgrading SymPy derives afresh. Use it instead of ``functools.lru_cache`` on ``derive``.
+    """
+    memory: dict = {}
+    module = __import__(function.__module__, fromlist=["_"])
+    source = Path(module.__file__).read_bytes()
+
+    @functools.wraps(function)
+    def wrapper(*args):
+        if args in memory:
+            return memory[args]
+        key = digest("derive", function.__module__, source, sympy_version(), repr(args))
+        cached = load("derive", key)
+        if cached is not None:
+            try:
+                memory[args] = pickle.loads(cached)
+                return memory[args]
+            except Exception:  # an unreadable entry is derived afresh
+                pass
+        result = function(*args)
+        memory[args] = result
+        try:
+            store("derive", key, pickle.dumps(result))
+        except Exception:  # not every SymPy object pickles; the memory cache still holds it
+            pass
+        return result
+
+    wrapper.cache_clear = memory.clear
+    return wrapper
+
+
+def build_key(spec_bytes: bytes, roster_bytes: bytes | None, options: dict, tex: str) -> str:
+    """The key of a whole build: its input bytes, its options, the package source and the tools."""
+    import sys
+
+    return digest("build", code_version(), tex, sys.version_info[:2], spec_bytes, roster_bytes or b"", sorted(options.items()))
+
+
+def load_build(key: str) -> tuple[dict, dict[str, bytes]] | None:
+    """(summary, files) of a build made before from the same inputs, or None."""
+    data = load("builds", key)
+    if data is None:
+        return None
+    try:
+        entry = pickle.loads(data)
+        return entry["summary"], entry["files"]
+    except Exception:
+        return None
+
+
+def store_build(key: str, summary: dict, files: dict[str, bytes]) -> None:
+    """Remember a whole build's files, so the same inputs are published again without any work."""
+    store("builds", key, pickle.dumps({"summary": summary, "files": files}))
