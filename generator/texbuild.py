@@ -103,9 +103,10 @@ def preamble_format(source: str) -> Path | None:
     It saves pdflatex from reading the packages on every run; the .tex itself stays standard LaTeX. None
     when the preamble cannot be dumped (then documents are compiled the ordinary way).
     """
-    if "\\begin{document}" not in source:
+    marker = "\n\\begin{document}\n"  # mylatexformat skips the preamble line by line
+    if marker not in source:
         return None
-    preamble = source[: source.index("\\begin{document}")]
+    preamble = source[: source.index(marker) + 1]
     key = cache.digest("format", preamble, tex_version()) + ".fmt"
     path = cache.path_of("formats", key) or Path(_private_formats.name) / key
     with _format_locks_guard:
