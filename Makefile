@@ -33,6 +33,9 @@ test: tex venv
 check: venv
 	$(BIN)/derivbook check --seeds $(SEEDS)
 
+bench: tex venv
+	$(BIN)/python bench/run.py
+
 lint: venv
 	$(BIN)/ruff check generator derivations tests
 

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator import answers, cache, render
+from generator import answers, cache, moodle, render
+from generator.build_options import DEFAULT_FORMATS, FORMATS  # noqa: F401 - FORMATS re-exported
 from generator.engine import Variant, make_variant, variant_id
 from generator.model import BuildError, UserError
-from generator.spec import Workbook
-from generator.printfiles import duplex_merge
 from generator.output import check_target, publish
+from generator.printfiles import duplex_merge
+from generator.spec import Workbook
 from generator.texbuild import compile_pdf, require_tex
 
-from generator.build_options import FORMATS  # noqa: F401 - re-exported
 DOCUMENTS = (("worksheet", "worksheet.tex.j2"), ("answer-key", "answer-key.tex.j2"))
 PRINT_FILES = {"worksheet": "print-worksheets.pdf", "answer-key": "answer-keys.pdf"}
 
@@ -30,8 +31,16 @@ class Document:
     source: str
 
 
-def variants_of(workbook: Workbook, only: str | None = None) -> list[Variant]:
-    """Every variant's verified problems, or just the one with the variant id ``only``."""
+def _variant(args) -> Variant:
+    workbook, index = args
+    return make_variant(workbook.requests, workbook.seed, index, workbook.students[index])
+
+
+def variants_of(workbook: Workbook, only: str | None = None, jobs: int = 1) -> list[Variant]:
+    """Every variant's verified problems (``jobs`` processes at a time), or just the variant ``only``.
+
+    Each variant depends only on the seed and its index, so the result is the same for any ``jobs``.
+    """
     indices = range(len(workbook.students))
     if only is not None:
         matches = [i for i in indices if variant_id(workbook.seed, i) == only.upper()]
@@ -41,7 +50,11 @@ def variants_of(workbook: Workbook, only: str | None = None) -> list[Variant]:
                 "variant(s); use the same spec, --seed and --variants/--roster as the original build"
             )
         indices = matches
-    return [make_variant(workbook.requests, workbook.seed, i, workbook.students[i]) for i in indices]
+    if jobs <= 1 or len(indices) <= 1:
+        return [_variant((workbook, i)) for i in indices]
+    context = multiprocessing.get_context("fork")  # workers inherit the imported modules and caches
+    with ProcessPoolExecutor(max_workers=min(jobs, len(indices)), mp_context=context) as pool:
+        return list(pool.map(_variant, [(workbook, i) for i in indices], chunksize=4))
 
 
 def documents(workbook: Workbook, variants: list[Variant], single: bool) -> list[Document]:
@@ -70,6 +83,23 @@ def documents(workbook: Workbook, variants: list[Variant], single: bool) -> list
     return out
 
 
+def web_pages(workbook: Workbook, variants: list[Variant]) -> dict[str, bytes]:
+    """One self-contained HTML page per variant (MathML, inline SVG, the key behind a disclosure) and an index."""
+    env = render.html_environment()
+    pages, listed = {}, []
+    for variant in variants:
+        name = f"variant-{variant.id}.html"
+        items = [{"number": n, "problem": p, "points": r.points} for n, (p, r) in enumerate(zip(variant.problems, workbook.requests), start=1)]
+        pages[name] = env.get_template("html/variant.html.j2").render(
+            title=workbook.title, course=workbook.course, instructions=workbook.instructions, variant=variant, items=items,
+        ).encode()
+        listed.append((variant, name))
+    pages["index.html"] = env.get_template("html/index.html.j2").render(
+        title=workbook.title, course=workbook.course, seed=workbook.seed, variants=listed,
+    ).encode()
+    return pages
+
+
 def compile_all(workbook: Workbook, docs: list[Document], jobs: int, progress=None) -> list[bytes]:
     """Compile every document, ``jobs`` at a time; the result is in the order of ``docs``."""
 
@@ -93,7 +123,7 @@ def compile_all(workbook: Workbook, docs: list[Document], jobs: int, progress=No
 def build(
     workbook: Workbook,
     out_dir: Path,
-    formats: tuple[str, ...] = FORMATS,
+    formats: tuple[str, ...] = DEFAULT_FORMATS,
     jobs: int | None = None,
     only: str | None = None,
     progress=None,
@@ -108,7 +138,8 @@ def build(
     check_target(out_dir)
     if "pdf" in formats:
         require_tex()
-    variants = variants_of(workbook, only)
+    jobs = jobs or os.cpu_count() or 1
+    variants = variants_of(workbook, only, jobs)
     single = len(workbook.students) == 1 or only is not None
     docs = documents(workbook, variants, single)
     files: dict[str, bytes] = {}
@@ -116,8 +147,12 @@ def build(
         files["answers.json"] = answers.document(workbook, variants).encode()
     if "tex" in formats:
         files.update({f"{doc.stem}.tex": doc.source.encode() for doc in docs})
+    if "html" in formats:
+        files.update(web_pages(workbook, variants))
+    if "moodle" in formats:
+        files[f"{workbook.name}-moodle.xml"] = moodle.document(workbook, variants).encode()
     if "pdf" in formats:
-        pdfs = compile_all(workbook, docs, jobs or os.cpu_count() or 1, progress)
+        pdfs = compile_all(workbook, docs, jobs, progress)
         files.update({f"{doc.stem}.pdf": data for doc, data in zip(docs, pdfs)})
         if not single:
             for kind, name in PRINT_FILES.items():

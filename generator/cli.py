@@ -147,7 +147,7 @@ def show(derivation_id: str, seed: int, sets: tuple[str, ...]) -> None:
 @click.option("--set", "sets", multiple=True, metavar="TARGET.KEY=VALUE", help="e.g. 2.n=4 or softmax-jacobian.n=4.")
 @click.option("--out", type=click.Path(path_type=Path), help="Output directory [default: build/<workbook>].")
 @click.option("--paper", type=click.Choice(["a4", "letter"]), help="Paper size (overrides the spec's).")
-@click.option("--format", "formats", default="pdf,tex,json", show_default=True, help="Comma-separated: pdf, tex, json.")
+@click.option("--format", "formats", default="pdf,tex,json", show_default=True, help="Comma-separated: pdf, tex, json, html, moodle.")
 @click.option("--jobs", type=click.IntRange(1, 256), help="Documents compiled at once [default: the number of cores].")
 @click.option("--variant", "only", metavar="ID", help="Rebuild only the variant with this id (same spec, seed and count).")
 @click.option("--no-cache", is_flag=True, help="Derive, render and compile everything afresh.")

@@ -164,6 +164,23 @@ def environment() -> jinja2.Environment:
     return env
 
 
+@lru_cache(maxsize=1)
+def html_environment() -> jinja2.Environment:
+    """The Jinja environment for HTML pages: HTML autoescaping; mathematics as MathML markup."""
+    from generator import web
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader(TEMPLATE_PACKAGE, "."),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(math=web.math, approx=web.approx, prose=web.prose, paragraph=web.paragraph, svg=web.svg,
+                       step_groups=step_groups)
+    return env
+
+
 def render(template: str, **context: Any) -> str:
     """Render one template with the given context."""
     try:

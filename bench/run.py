@@ -1,0 +1,109 @@
+"""derivbook's benchmark (``make bench``): build times against TeX alone, caches, parallelism, a class.
+
+Benchmarks, not tests: nothing here fails because a machine is slow. Every number is measured in this
+one run, on this machine; compare them as ratios. Run it on an idle machine (a busy second core hides any
+parallel speed-up).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = dict(os.environ)
+
+
+def run(args: list[str], cache: Path) -> float:
+    """Wall time of one ``derivbook`` command in a fresh process."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "generator.cli", *args], cwd=ROOT, check=True, capture_output=True,
+                   env=dict(ENV, DERIVBOOK_CACHE=str(cache)))
+    return time.perf_counter() - started
+
+
+def latexmk(tex_files: list[Path]) -> float:
+    """Plain ``latexmk -pdf`` on each file, one after another, each from a clean directory."""
+    total = 0.0
+    for tex in tex_files:
+        with tempfile.TemporaryDirectory() as tmp:
+            shutil.copy(tex, tmp)
+            started = time.perf_counter()
+            subprocess.run(["latexmk", "-pdf", "-quiet", tex.name], cwd=tmp, check=True, capture_output=True,
+                           stdin=subprocess.DEVNULL)
+            total += time.perf_counter() - started
+    return total
+
+
+def shares(cache: Path) -> dict[str, float]:
+    """Seconds in SymPy (generate and verify), rendering and TeX for the default workbook, in process."""
+    os.environ["DERIVBOOK_CACHE"] = str(cache)
+    sys.path.insert(0, str(ROOT))
+    from generator import spec
+    from generator.build import compile_all, documents, variants_of
+    from generator.cli import bundled_spec
+
+    workbook = spec.load(bundled_spec("llm-foundations"), seed=987654)
+    t0 = time.perf_counter()
+    variants = variants_of(workbook)
+    t1 = time.perf_counter()
+    docs = documents(workbook, variants, True)
+    t2 = time.perf_counter()
+    compile_all(workbook, docs, 1)
+    t3 = time.perf_counter()
+    return {"SymPy": t1 - t0, "rendering": t2 - t1, "TeX": t3 - t2}
+
+
+def main() -> None:
+    work = Path(tempfile.mkdtemp(prefix="derivbook-bench-"))
+    cache = work / "cache"
+    rows: list[tuple[str, str]] = []
+
+    cold = run(["build", "--seed", "1", "--out", str(work / "cold")], cache)  # empty cache: derive, formats
+    full = run(["build", "--seed", "2", "--out", str(work / "full")], cache)  # new numbers; tool caches warm
+    tex = latexmk(sorted((work / "full").glob("*.tex")))
+    unchanged = run(["build", "--seed", "2", "--out", str(work / "full")], cache)
+    rows += [
+        ("default workbook, first build ever (empty cache)", f"{cold:.2f} s"),
+        ("default workbook, full build with new numbers (SymPy included)", f"{full:.2f} s"),
+        ("TeX alone: latexmk -pdf on the same .tex files", f"{tex:.2f} s"),
+        ("full build / latexmk", f"{full / tex:.2f}"),
+        ("unchanged rebuild", f"{unchanged:.2f} s"),
+    ]
+
+    jobs1 = run(["build", "--seed", "3", "--variants", "8", "--jobs", "1", "--out", str(work / "j1")], cache)
+    jobs2 = run(["build", "--seed", "4", "--variants", "8", "--jobs", "2", "--out", str(work / "j2")], cache)
+    rows += [
+        ("8 variants, --jobs 1", f"{jobs1:.2f} s"),
+        ("8 variants, --jobs 2", f"{jobs2:.2f} s"),
+        ("jobs 1 / jobs 2", f"{jobs1 / jobs2:.2f}"),
+    ]
+
+    roster = work / "class.csv"
+    roster.write_text("name\n" + "".join(f"Student {i:03d}\n" for i in range(200)), encoding="utf-8")
+    class_time = run(["build", "--seed", "5", "--roster", str(roster), "--out", str(work / "class")], cache)
+    rows.append(("200-name roster (400 PDFs and two print files)", f"{class_time:.2f} s"))
+
+    split = shares(cache)
+    total = sum(split.values())
+    rows += [(f"share in {name} (default workbook, jobs 1)", f"{seconds:.2f} s ({100 * seconds / total:.0f} %)")
+             for name, seconds in split.items()]
+
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    tex_version = subprocess.run(["pdflatex", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+    print(f"Machine: {os.cpu_count()} cores, {cpu}; Python {platform.python_version()}; {tex_version}\n")
+    print("| measurement | result |\n|---|---|")
+    for name, value in rows:
+        print(f"| {name} | {value} |")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
