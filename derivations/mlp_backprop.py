@@ -162,24 +162,26 @@ def _as_matrix(value) -> sympy.Matrix:
 
 
 def exact_answer(inputs: dict, params: dict) -> dict:
-    """Build the loss from the numbers, with symbols only for the parameter being differentiated."""
+    """The textbook backward pass with exact numbers: δ₂ = ŷ − y, δ₁ = W₂ᵀδ₂ ⊙ act′(a), outer products.
+
+    A different route from the answer, which is SymPy's derivative of the generic network; act′ is the
+    SymPy derivative of the activation's formula, evaluated at each pre-activation.
+    """
     numbers = {k: _as_matrix(v) for k, v in inputs.items()}
-    f = {"relu": lambda a: Max(0, a), "sigmoid": lambda a: 1 / (1 + exp(-a)), "tanh": tanh}[params["activation"]]
-
-    def loss(w1, b1, w2, b2):
-        hidden = (w1 * numbers["x"] + b1).applyfunc(f)
-        err = w2 * hidden + b2 - numbers["y"]
-        return (err.T * err)[0] / 2
-
-    out = {"loss": sympy.simplify(loss(numbers["W1"], numbers["b1"], numbers["W2"], numbers["b2"]).rewrite(exp))}
-    for name in ("W1", "b1", "W2", "b2"):
-        free = symbol_matrix("p", *numbers[name].shape)
-        args = {k: numbers[k] for k in ("W1", "b1", "W2", "b2")} | {name: free}
-        value = loss(args["W1"], args["b1"], args["W2"], args["b2"])
-        grad = free.applyfunc(lambda p: sympy.diff(value, p)).xreplace(dict(zip(free, numbers[name])))
-        grad = grad.applyfunc(lambda e: sympy.simplify(e.rewrite(exp)))
-        out[f"d{name}"] = list(grad) if name.startswith("b") else grad
-    return out
+    activation = ACT[params["activation"]]
+    slope = sympy.diff(activation, t)
+    pre = numbers["W1"] * numbers["x"] + numbers["b1"]
+    hidden = pre.applyfunc(lambda a: activation.subs(t, a).rewrite(exp))
+    out = numbers["W2"] * hidden + numbers["b2"]
+    delta2 = out - numbers["y"]
+    delta1 = sympy.matrix_multiply_elementwise(numbers["W2"].T * delta2, pre.applyfunc(lambda a: slope.subs(t, a).rewrite(exp)))
+    return {
+        "loss": (delta2.T * delta2)[0] / 2,
+        "dW1": delta1 * numbers["x"].T,
+        "db1": list(delta1),
+        "dW2": delta2 * hidden.T,
+        "db2": list(delta2),
+    }
 
 
 def numeric_answer(inputs: dict, params: dict) -> dict:

@@ -54,9 +54,10 @@ def generate(params: dict, dice) -> Problem:
     logits = [2 * log(w) for w in weights]
     probs = [_distribution(weights, temperature) for temperature in TEMPERATURES]
     entropies = [_entropy(p) for p in probs]
-    shifted = [exp((z - max(logits)) / T) for z in logits]
-    cold = [limit(s / sum(shifted), T, 0, "+") for s in shifted]
-    hot = [limit(s / sum(shifted), T, oo) for s in shifted]
+    # the limits proven in derive(): every gap to the largest logit is c > 0, so e^{-c/T} → 0 or → 1
+    top = logits.index(max(logits))
+    cold = [sympy.Integer(1 if i == top else 0) for i in range(n)]
+    hot = [sympy.Rational(1, n)] * n
     figure = Figure("bars", {
         "groups": [f"$T = {sympy.latex(t)}$" for t in TEMPERATURES],
         "series": [[(i + 1, float(p[i])) for i in range(n)] for p in probs],
@@ -70,8 +71,8 @@ def generate(params: dict, dice) -> Problem:
         "Your numbers",
         *[Step(Tex(rf"p(T = {sympy.latex(t)})"), p, f"proportional to $k_i^{{{sympy.latex(2 / t)}}}$") for t, p in zip(TEMPERATURES, probs)],
         *[Step(Tex(rf"H(T = {sympy.latex(t)})"), h, "$\\sum_i p_i \\ln(1/p_i)$") for t, h in zip(TEMPERATURES, entropies)],
-        Step(Tex(r"p(T \to 0^+)"), cold, "SymPy's limit: one-hot on the largest logit"),
-        Step(Tex(r"p(T \to \infty)"), hot, "SymPy's limit: uniform"),
+        Step(Tex(r"p(T \to 0^+)"), cold, "the limit above for each gap: one-hot on the largest logit"),
+        Step(Tex(r"p(T \to \infty)"), hot, "every gap vanishes: uniform"),
     ]
     return Problem(
         derivation=ID,
