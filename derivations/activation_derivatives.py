@@ -73,10 +73,6 @@ def generate(params: dict, dice) -> Problem:
         Step(Tex(r"\operatorname{GELU}'(x)"), values["gelu"], "$\\Phi(x) + x\\varphi(x)$"),
     ]
     return Problem(
-        derivation=ID,
-        title=TITLE,
-        params=params,
-        seed=0,
         inputs={"x": point},
         statement=[
             ("Let ", Math((Tex("x"), point)), ". Recall ", Math(Tex(r"\sigma(x) = 1/(1 + e^{-x})")), " and ",

@@ -94,10 +94,6 @@ def generate(params: dict, dice) -> Problem:
         Step(Tex(r"\partial L/\partial q"), vec(grads["dq"]), "$K^{\\top}(\\partial L/\\partial s)/\\sqrt d$"),
     ]
     return Problem(
-        derivation=ID,
-        title=TITLE,
-        params=params,
-        seed=0,
         inputs={"q": vec(q), "K": k, "V": v, "g": vec(g)},
         statement=[
             ("One query attends over ", str(m), " keys: ", Math(Tex(r"a = \operatorname{softmax}(Kq/\sqrt d)")), ", ",

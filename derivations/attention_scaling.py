@@ -73,10 +73,6 @@ def generate(params: dict, dice) -> Problem:
         Step(Tex(r"\operatorname{Var}[q \cdot k/\sqrt{d}]"), scaled, r"$\sigma^4$: the spread no longer grows with $d$"),
     ]
     return Problem(
-        derivation=ID,
-        title=TITLE,
-        params=params,
-        seed=0,
         inputs={"d": dim, "sigma2": var},
         statement=[
             ("A query ", Math(Tex("q")), " and a key ", Math(Tex("k")), " in ", Math(Tex(r"\mathbb{R}^{d}")),

@@ -54,10 +54,6 @@ def generate(params: dict, dice) -> Problem:
         Step(Tex(r"S/\sqrt{d}"), scaled, f"divide by $\\sqrt{{{d}}} = {sqrt(d)}$"),
     ]
     return Problem(
-        derivation=ID,
-        title=TITLE,
-        params=params,
-        seed=0,
         inputs={"Q": q, "K": k},
         statement=[
             (f"An attention head of dimension $d = {d}$ has {_count(n, 'query', 'queries')} and "

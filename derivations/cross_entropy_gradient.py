@@ -75,10 +75,6 @@ def generate(params: dict, dice) -> Problem:
         Step(Tex(r"\nabla_z L"), gradient, "$s - y$"),
     ]
     return Problem(
-        derivation=ID,
-        title=TITLE,
-        params=params,
-        seed=0,
         inputs={"z": logits, "target": hot, "epsilon": smoothing},
         statement=[
             ("A classifier over ", str(size), " classes produces the logits ", Math((Tex("z"), logits)), ". "),

@@ -80,10 +80,6 @@ def generate(params: dict, dice) -> Problem:
         Step(Tex(r"\text{NLL}"), nll, r"$\sum_i \hat p_i \ln(1/\hat p_i)$"),
     ]
     return Problem(
-        derivation=ID,
-        title=TITLE,
-        params=params,
-        seed=0,
         inputs={"counts": counts},
         statement=[
             (f"In a small corpus the word “the” is followed by {table}. ",

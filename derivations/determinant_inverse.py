@@ -72,10 +72,6 @@ def generate(params: dict, dice) -> Problem:
         Step(Tex(r"A^{-1}"), inverse, f"divide by $\\det A = {det}$"),
     ]
     return Problem(
-        derivation=ID,
-        title=TITLE,
-        params=params,
-        seed=0,
         inputs={"A": a},
         statement=[("Consider the matrix"), (Math((Tex("A"), a)), ".")],
         tasks=[

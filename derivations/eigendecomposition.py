@@ -82,10 +82,6 @@ def generate(params: dict, dice) -> Problem:
         ],
     ]
     return Problem(
-        derivation=ID,
-        title=TITLE,
-        params=params,
-        seed=0,
         inputs={"A": a},
         statement=[("Consider the symmetric matrix"), (Math((Tex("A"), a)), ".")],
         tasks=[

@@ -61,10 +61,6 @@ def generate(params: dict, dice) -> Problem:
         Step(Tex(r"\hat\sigma^2"), (Tex(rf"\tfrac{{{sum(d * d for d in deviations)}}}{{{n}}}"), variance) if variance.is_Integer else variance, "mean squared deviation"),
     ]
     return Problem(
-        derivation=ID,
-        title=TITLE,
-        params=params,
-        seed=0,
         inputs={"x": data},
         statement=[("The observations ", Math((Tex("x"), data)), " are modelled as i.i.d. ", Math(Tex(r"\mathcal{N}(\mu, \sigma^2)")), ".")],
         tasks=[

@@ -62,10 +62,6 @@ def generate(params: dict, dice) -> Problem:
         Step(Tex(r"c\,b"), clipped["b"], "keeps the direction of $g$"),
     ]
     return Problem(
-        derivation=ID,
-        title=TITLE,
-        params=params,
-        seed=0,
         inputs={"grads": grads, "max_norm": max_norm},
         statement=[
             ("A layer's gradients are"),

@@ -127,10 +127,6 @@ def generate(params: dict, dice) -> Problem:
         *[Step(Tex(f"x_{i + 1}"), vec(p), f"$x_{i} - \\eta(Ax_{i} - b)$") for i, p in enumerate(iterates)],
     ]
     return Problem(
-        derivation=ID,
-        title=TITLE,
-        params=params,
-        seed=0,
         inputs={"A": a, "b": vec(b), "x0": vec(x0), "eta": step, "steps": count},
         statement=[
             ("Minimise ", Math(Tex(r"f(x) = \tfrac12 x^{\top}Ax - b^{\top}x")), " with"),

@@ -65,10 +65,6 @@ def generate(params: dict, dice) -> Problem:
         Step(Tex(r"\mathrm{PPL}"), (exp(sympy.Symbol("H(p, q)")), perplexity), "$e^{H(p,q)}$: a power of 2"),
     ]
     return Problem(
-        derivation=ID,
-        title=TITLE,
-        params=params,
-        seed=0,
         inputs={"p": p, "q": q},
         statement=[("The true next-token distribution is ", Math((Tex("p"), p)), " and a model predicts ", Math((Tex("q"), q)), ".")],
         tasks=[

@@ -96,10 +96,6 @@ def generate(params: dict, dice) -> Problem:
         Step(Tex(r"\partial L/\partial x"), dx, "the closed form"),
     ]
     return Problem(
-        derivation=ID,
-        title=TITLE,
-        params=params,
-        seed=0,
         inputs={"x": x, "gamma": gamma, "beta": beta, "g": g},
         statement=[
             ("A LayerNorm (biased variance, no ", Math(Tex(r"\varepsilon")), ") computes ",

@@ -59,10 +59,6 @@ def generate(params: dict, dice) -> Problem:
         Step(Tex(r"\nabla \operatorname{lse}(z)"), gradient, f"$e^{{z_i}} / {sum(weights)}$"),
     ]
     return Problem(
-        derivation=ID,
-        title=TITLE,
-        params=params,
-        seed=0,
         inputs={"z": logits},
         statement=[("Let ", Math((Tex("z"), logits)), " and ", Math(Tex(r"\operatorname{lse}(z) = \ln \sum_i e^{z_i}")), ".")],
         tasks=[

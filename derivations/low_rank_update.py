@@ -64,10 +64,6 @@ def generate(params: dict, dice) -> Problem:
         Step(Tex(r"\#\,B + \#\,A"), (Tex(rf"{r}\,({d} + {k})"), lowrank), f"about {float(100 * lowrank / full):.1f} percent of the full count"),
     ]
     return Problem(
-        derivation=ID,
-        title=TITLE,
-        params=params,
-        seed=0,
         inputs={"W": w, "d": d, "k": k, "r": r},
         statement=[
             ("A fine-tuning update on a small layer is"),

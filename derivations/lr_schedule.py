@@ -73,10 +73,6 @@ def generate(params: dict, dice) -> Problem:
         ],
     ]
     return Problem(
-        derivation=ID,
-        title=TITLE,
-        params=params,
-        seed=0,
         inputs={"peak": top, "min_lr": low, "warmup": w, "total": w + d, "steps": asked},
         statement=[
             ("A model trains for ", Math((Tex("T"), w + d)), " steps. The learning rate rises linearly from 0 to the peak ",

@@ -130,10 +130,6 @@ def generate(params: dict, dice) -> Problem:
         Step(Tex(r"\delta_1"), vec(grads["db1"]), "$(W_2^{\\top}\\delta_2) \\odot$ slope"),
     ]
     return Problem(
-        derivation=ID,
-        title=TITLE,
-        params=params,
-        seed=0,
         inputs={name: (vec(numbers[name]) if numbers[name].cols == 1 else numbers[name]) for name in ("x", "y", "W1", "b1", "W2", "b2")},
         statement=[
             ("A network computes ", Math(Tex(rf"h = {act}(W_1 x + b_1)")), ", ", Math(Tex(r"\hat y = W_2 h + b_2")),

@@ -87,10 +87,6 @@ def generate(params: dict, dice) -> Problem:
         Step(Tex(r"\lambda_1 / \operatorname{tr} C"), ratio, "share of the total variance"),
     ]
     return Problem(
-        derivation=ID,
-        title=TITLE,
-        params=params,
-        seed=0,
         inputs={"X": x},
         statement=[(f"A data set has {m} points with {dims} features, one point per row:"), (Math((Tex("X"), x)), ".")],
         tasks=[

@@ -53,10 +53,6 @@ def generate(params: dict, dice) -> Problem:
         *[Step(Tex(name), results[name], f"$X W_{{{name}}}$, row by row") for name in NAMES],
     ]
     return Problem(
-        derivation=ID,
-        title=TITLE,
-        params=params,
-        seed=0,
         inputs={"X": x, "W_Q": weights["Q"], "W_K": weights["K"], "W_V": weights["V"]},
         statement=[
             (f"A sequence of {n} token{'s' if n > 1 else ''} has the embeddings (one per row) and projection matrices"),

@@ -67,10 +67,6 @@ def generate(params: dict, dice) -> Problem:
         Step(Tex("AV"), output, "weighted averages of the value rows"),
     ]
     return Problem(
-        derivation=ID,
-        title=TITLE,
-        params=params,
-        seed=0,
         inputs={"Q": q, "K": k, "V": v},
         statement=[
             (f"Attention with $d = {d}$ has queries, keys and values (one per row)"),

@@ -64,10 +64,6 @@ def generate(params: dict, dice) -> Problem:
         Step(Tex(r"J = \operatorname{diag}(s) - s s^{\top}"), jacobian, r"$s_i(\delta_{ij} - s_j)$ entry by entry"),
     ]
     return Problem(
-        derivation=ID,
-        title=TITLE,
-        params=params,
-        seed=0,
         inputs={"z": logits},
         statement=[("A classifier produces the logits ", Math((Tex("z"), logits)), ".")],
         tasks=[

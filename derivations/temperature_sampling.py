@@ -75,10 +75,6 @@ def generate(params: dict, dice) -> Problem:
         Step(Tex(r"p(T \to \infty)"), hot, "every gap vanishes: uniform"),
     ]
     return Problem(
-        derivation=ID,
-        title=TITLE,
-        params=params,
-        seed=0,
         inputs={"z": logits, "T": list(TEMPERATURES)},
         statement=[("A language model's next-token logits are ", Math((Tex("z"), logits)), ". Sampling uses ",
                     Math(Tex(r"p = \operatorname{softmax}(z/T)")), ".")],

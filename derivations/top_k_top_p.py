@@ -87,10 +87,6 @@ def generate(params: dict, dice) -> Problem:
         Step(Tex(r"\text{top-}p"), top_p, "keep the nucleus, renormalise"),
     ]
     return Problem(
-        derivation=ID,
-        title=TITLE,
-        params=params,
-        seed=0,
         inputs={"z": logits, "k": k, "p": p},
         statement=[("A model's next-token logits over ", str(n), " tokens are ", Math((Tex("z"), logits)), ".")],
         tasks=[

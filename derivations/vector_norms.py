@@ -62,10 +62,6 @@ def generate(params: dict, dice) -> Problem:
         Step(Tex(r"\cos\theta"), (Tex(rf"\frac{{{dot}}}{{{l2} \cdot {v.norm()}}}"), cosine), f"$\\lVert v\\rVert_2 = {v.norm()}$"),
     ]
     return Problem(
-        derivation=ID,
-        title=TITLE,
-        params=params,
-        seed=0,
         inputs={"u": list(u), "v": list(v)},
         statement=[("Two token embeddings are ", Math((Tex("u"), list(u))), " and ", Math((Tex("v"), list(v))), ".")],
         tasks=[

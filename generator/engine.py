@@ -86,7 +86,7 @@ def make_problem(derivation: Derivation, params: dict, seed: int, budget: float 
     try:
         with time_budget(budget, f"{derivation.id} (seed {seed})"):
             problem = module.generate(params, Dice(seed))
-            problem.seed = seed
+            problem.derivation, problem.title, problem.params, problem.seed = derivation.id, derivation.title, params, seed
             claimed = {name: part.value for name, part in problem.answer.items()}
             exact_where = check_answers(claimed, module.exact_answer(problem.inputs, params), exact_mismatch)
             with mpmath.workdps(DIGITS + 10):

@@ -93,14 +93,15 @@ class Figure:
 class Problem:
     """One generated, verified exercise: statement, inputs, worked steps and answer."""
 
-    derivation: str
-    title: str
-    params: dict
-    seed: int
     inputs: dict  # name -> SymPy value (scalar, list, Matrix, dict), as printed to the student
     statement: list  # paragraphs
     tasks: list  # paragraphs: what to find, one per answer part group
     steps: list  # Step or str (a heading between groups of steps)
     answer: dict  # name -> AnswerPart
     figure: Figure | None = None
+    # filled in by the engine, which knows which derivation, parameters and seed made the problem
+    derivation: str = ""
+    title: str = ""
+    params: dict = field(default_factory=dict)
+    seed: int = 0
     verified: dict = field(default_factory=lambda: {"exact": False, "numeric": False})
