@@ -37,7 +37,7 @@ bench: tex venv
 	$(BIN)/python bench/run.py
 
 lint: venv
-	$(BIN)/ruff check generator derivations tests
+	$(BIN)/ruff check generator derivations tests bench
 
 clean:
 	rm -rf build .pytest_cache .hypothesis

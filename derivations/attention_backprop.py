@@ -77,7 +77,7 @@ def generate(params: dict, dice) -> Problem:
     scores, weights, out = _forward(q, k, v, d)
     da = v * g
     ds = sympy.matrix_multiply_elementwise(weights, da - sympy.ones(m, 1) * (weights.T * da))
-    vec = lambda x: list(x)  # noqa: E731
+    vec = lambda x: list(x)
     steps = [
         "The general result",
         Step(Tex(r"\frac{\partial L}{\partial V}"), Tex(r"a\,g^{\top}"), "$o = V^{\\top}a$ is linear in $V$"),

@@ -51,7 +51,7 @@ def generate(params: dict, dice) -> Problem:
     general = derive()
     values = {d: dim, sigma: sqrt(var)}
     mean, variance, scaled = (general[key].subs(values) for key in ("mean", "variance", "scaled"))
-    dims_plot = [2**p for p in range(0, 13) if 2**p <= max(dim, 256)]
+    dims_plot = [2**p for p in range(13) if 2**p <= max(dim, 256)]
     figure = Figure("lines", {
         "series": [
             {"label": "$\\operatorname{Var}[q \\cdot k]$", "points": [(x, float(general["variance"].subs({d: x, sigma: sqrt(var)}))) for x in dims_plot]},

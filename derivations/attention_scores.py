@@ -77,7 +77,7 @@ def exact_answer(inputs: dict, params: dict) -> dict:
     """Sum the products entry by entry, without matrix multiplication."""
     q, k = inputs["Q"], inputs["K"]
     d = q.cols
-    scores = sympy.Matrix(q.rows, k.rows, lambda i, j: sum(q[i, l] * k[j, l] for l in range(d)))
+    scores = sympy.Matrix(q.rows, k.rows, lambda i, j: sum(q[i, m] * k[j, m] for m in range(d)))
     return {"S": scores, "S_scaled": scores / sqrt(d)}
 
 

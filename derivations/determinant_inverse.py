@@ -44,7 +44,7 @@ def _draw(dice, size: int, max_det: int) -> sympy.Matrix:
                 upper[c, r] = dice.integer(-2, 2)
         scale = sympy.diag(*([1] * (size - 1) + [dice.integer(1, max_det) * dice.sign()]))
         order = dice.shuffled(range(size))
-        permutation = sympy.Matrix(size, size, lambda r, c: 1 if order[r] == c else 0)
+        permutation = sympy.Matrix(size, size, lambda r, c, order=order: 1 if order[r] == c else 0)
         a = permutation * lower * scale * upper
         if max(abs(v) for v in a) <= 9 and sum(1 for v in a if v == 0) <= size:
             return a

@@ -96,7 +96,7 @@ def generate(params: dict, dice) -> Problem:
         current = current - step * (a * current - b)
         iterates.append(current)
     path = [x0, *iterates]
-    f = lambda v: ((v.T * a * v)[0] / 2 - (b.T * v)[0])  # noqa: E731
+    f = lambda v: ((v.T * a * v)[0] / 2 - (b.T * v)[0])
     if dims == 2:
         levels = sorted({float(f(p) - f(x_star)) for p in path if f(p) != f(x_star)})
         figure = Figure("contour-path", {
@@ -112,7 +112,7 @@ def generate(params: dict, dice) -> Problem:
             "path": [(float(p[0]), float(f(p))) for p in path],
             "xlabel": "$x$", "ylabel": "$f(x)$",
         })
-    vec = lambda m: list(m)  # noqa: E731
+    vec = lambda m: list(m)
     steps = [
         "The general result",
         Step(Tex(r"\nabla f(x)"), Tex(r"Ax - b"), "SymPy differentiates the quadratic form"),

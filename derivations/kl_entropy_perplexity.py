@@ -84,7 +84,7 @@ def generate(params: dict, dice) -> Problem:
 def exact_answer(inputs: dict, params: dict) -> dict:
     """Count bits with base-2 logarithms (exact integers for dyadic probabilities), then convert to nats."""
     p, q = [sympy.sympify(v) for v in inputs["p"]], [sympy.sympify(v) for v in inputs["q"]]
-    bits = lambda a, b: sum(x * -log(y, 2) for x, y in zip(a, b) if x != 0)  # noqa: E731
+    bits = lambda a, b: sum(x * -log(y, 2) for x, y in zip(a, b) if x != 0)
     entropy, cross = bits(p, p) * log(2), bits(p, q) * log(2)
     return {"entropy": entropy, "cross_entropy": cross, "kl": cross - entropy, "perplexity": 2 ** bits(p, q)}
 

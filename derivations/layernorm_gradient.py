@@ -7,7 +7,7 @@ proven equal. The inputs are drawn so that σ is a whole number.
 
 import itertools
 import math
-from functools import lru_cache
+from functools import cache
 
 import mpmath
 import sympy
@@ -24,7 +24,7 @@ TOPIC = "calculus"
 PARAMS = (Param("n", int, 4, "features (sizes with whole-number σ for small integers)", choices=(2, 4, 5)),)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _deviations(n: int) -> list[tuple[int, ...]]:
     """Integer deviations with sum 0 whose mean square is a perfect square (so σ is whole)."""
     span = range(-5, 6) if n <= 4 else range(-4, 5)

@@ -112,7 +112,7 @@ def generate(params: dict, dice) -> Problem:
     delta2 = out - numbers["y"]
     slope = pre.applyfunc(lambda a: ACT_PRIME[activation].subs(t, a).rewrite(exp))
     act = ACT_TEX[activation]
-    vec = lambda m: list(m)  # noqa: E731 - column vectors are printed as tuples
+    vec = lambda m: list(m)
     steps = [
         "The general result",
         Step(Tex(r"\delta_2 = \frac{\partial L}{\partial \hat y}"), Tex(r"\hat y - y"), "derivative of $\\tfrac12\\lVert \\hat y - y\\rVert^2$"),

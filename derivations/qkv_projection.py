@@ -71,7 +71,7 @@ def exact_answer(inputs: dict, params: dict) -> dict:
     out = {}
     for name in NAMES:
         w = inputs[f"W_{name}"]
-        out[name] = sympy.Matrix(x.rows, w.cols, lambda i, j: sum(x[i, l] * w[l, j] for l in range(x.cols)))
+        out[name] = sympy.Matrix(x.rows, w.cols, lambda i, j, w=w: sum(x[i, m] * w[m, j] for m in range(x.cols)))
     return out
 
 

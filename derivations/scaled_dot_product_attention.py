@@ -85,8 +85,8 @@ def exact_answer(inputs: dict, params: dict) -> dict:
     """Entry by entry with explicit sums of exponentials."""
     q, k, v = inputs["Q"], inputs["K"], inputs["V"]
     d = q.cols
-    score = lambda i, j: sum(q[i, l] * k[j, l] for l in range(d)) / sqrt(d)  # noqa: E731
-    weights = sympy.Matrix(q.rows, k.rows, lambda i, j: exp(score(i, j)) / sum(exp(score(i, l)) for l in range(k.rows)))
+    score = lambda i, j: sum(q[i, m] * k[j, m] for m in range(d)) / sqrt(d)
+    weights = sympy.Matrix(q.rows, k.rows, lambda i, j: exp(score(i, j)) / sum(exp(score(i, m)) for m in range(k.rows)))
     weights = weights.applyfunc(sympy.simplify)
     return {"weights": weights, "output": weights * v}
 

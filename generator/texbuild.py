@@ -64,7 +64,7 @@ def first_error(log: str) -> str:
     lines = log.splitlines()
     for index, line in enumerate(lines):
         if line.startswith("! ") or re.match(r"^[^:\s]+\.tex:\d+: ", line):
-            context = next((l.strip() for l in lines[index + 1 : index + 12] if l.startswith("l.")), "")
+            context = next((s.strip() for s in lines[index + 1 : index + 12] if s.startswith("l.")), "")
             return " ".join(part for part in (line.strip(), context) if part)
     return "pdflatex failed without an error line (see the .log)"
 

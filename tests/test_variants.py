@@ -9,8 +9,8 @@ from pypdf import PdfReader
 
 from generator import spec
 from generator.build import build
-from generator.model import UserError
 from generator.cli import main
+from generator.model import UserError
 
 SPEC = """\
 title = "Week 3 & 4: Attention"

@@ -2,8 +2,8 @@ import pytest
 import sympy
 
 from derivations import softmax_jacobian as mod
-from generator.model import VerificationError
 from generator.engine import make_problem
+from generator.model import VerificationError
 from generator.registry import get
 from tests.helpers import instances, leaves, small_fraction
 
