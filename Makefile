@@ -47,7 +47,7 @@ venv: $(BIN)/.installed
 $(BIN)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[test,distributed]'
 	touch $@
 
 # TeX Live from Debian's packages: installed with apt-get when root, otherwise the exact command is printed.

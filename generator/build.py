@@ -36,10 +36,11 @@ def _variant(args) -> Variant:
     return make_variant(workbook.requests, workbook.seed, index, workbook.students[index])
 
 
-def variants_of(workbook: Workbook, only: str | None = None, jobs: int = 1) -> list[Variant]:
+def variants_of(workbook: Workbook, only: str | None = None, jobs: int = 1, executor=None) -> list[Variant]:
     """Every variant's verified problems (``jobs`` processes at a time), or just the variant ``only``.
 
-    Each variant depends only on the seed and its index, so the result is the same for any ``jobs``.
+    Each variant depends only on the seed and its index, so the result is the same for any ``jobs`` and
+    on any ``executor`` (a ``concurrent.futures.Executor``, such as a Dask cluster's).
     """
     indices = range(len(workbook.students))
     if only is not None:
@@ -50,6 +51,8 @@ def variants_of(workbook: Workbook, only: str | None = None, jobs: int = 1) -> l
                 "variant(s); use the same spec, --seed and --variants/--roster as the original build"
             )
         indices = matches
+    if executor is not None:
+        return list(executor.map(_variant, [(workbook, i) for i in indices]))
     if jobs <= 1 or len(indices) <= 1:
         return [_variant((workbook, i)) for i in indices]
     context = multiprocessing.get_context("fork")  # workers inherit the imported modules and caches
@@ -100,8 +103,16 @@ def web_pages(workbook: Workbook, variants: list[Variant]) -> dict[str, bytes]:
     return pages
 
 
-def compile_all(workbook: Workbook, docs: list[Document], jobs: int, progress=None) -> list[bytes]:
-    """Compile every document, ``jobs`` at a time; the result is in the order of ``docs``."""
+def compile_all(workbook: Workbook, docs: list[Document], jobs: int, progress=None, executor=None) -> list[bytes]:
+    """Compile every document, ``jobs`` at a time (or on ``executor``); the result is in the order of ``docs``."""
+    if executor is not None:
+        futures = [executor.submit(compile_pdf, doc.source, f"{workbook.name}: {doc.stem}") for doc in docs]
+        results = []
+        for future in futures:
+            results.append(future.result())
+            if progress:
+                progress(1)
+        return results
 
     def one(doc: Document) -> bytes:
         return compile_pdf(doc.source, f"{workbook.name}: {doc.stem}")
@@ -129,6 +140,7 @@ def build(
     progress=None,
     notice=None,
     remember: str | None = None,
+    executor=None,
 ) -> list[Path]:
     """Generate, verify, render and compile a workbook; nothing is written unless everything succeeded.
 
@@ -139,7 +151,7 @@ def build(
     if "pdf" in formats:
         require_tex()
     jobs = jobs or os.cpu_count() or 1
-    variants = variants_of(workbook, only, jobs)
+    variants = variants_of(workbook, only, jobs, executor)
     single = len(workbook.students) == 1 or only is not None
     docs = documents(workbook, variants, single)
     files: dict[str, bytes] = {}
@@ -152,7 +164,7 @@ def build(
     if "moodle" in formats:
         files[f"{workbook.name}-moodle.xml"] = moodle.document(workbook, variants).encode()
     if "pdf" in formats:
-        pdfs = compile_all(workbook, docs, jobs, progress)
+        pdfs = compile_all(workbook, docs, jobs, progress, executor)
         files.update({f"{doc.stem}.pdf": data for doc, data in zip(docs, pdfs)})
         if not single:
             for kind, name in PRINT_FILES.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import signal
 import sys
@@ -151,7 +152,10 @@ def show(derivation_id: str, seed: int, sets: tuple[str, ...]) -> None:
 @click.option("--jobs", type=click.IntRange(1, 256), help="Documents compiled at once [default: the number of cores].")
 @click.option("--variant", "only", metavar="ID", help="Rebuild only the variant with this id (same spec, seed and count).")
 @click.option("--no-cache", is_flag=True, help="Derive, render and compile everything afresh.")
-def build(spec, seed, variants, roster, sets, out, paper, formats, jobs, only, no_cache) -> None:
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="Where variants are derived and documents compiled.")
+@click.option("--scheduler", metavar="ADDRESS", help="The Dask scheduler, e.g. tcp://10.0.0.5:8786 (with --executor dask).")
+def build(spec, seed, variants, roster, sets, out, paper, formats, jobs, only, no_cache, executor, scheduler) -> None:
     """Build a workbook's worksheets, answer keys and answers.json (default: the LLM Foundations workbook)."""
     from generator.build_options import FORMATS
 
@@ -173,18 +177,48 @@ def build(spec, seed, variants, roster, sets, out, paper, formats, jobs, only, n
 
     workbook = specs.load(spec_path, seed=seed, variants=variants, roster=roster, paper=paper, sets=sets)
     out_dir = out or Path("build") / workbook.name
+    with _executor(executor, scheduler) as pool:
+        _run_build(run_build, workbook, out_dir, chosen, jobs, only, key, pool, started)
+
+
+def _run_build(run_build, workbook, out_dir, chosen, jobs, only, key, pool, started) -> None:
     count = 1 if only else len(workbook.students)
     if "pdf" in chosen and count > 1 and sys.stdout.isatty():
         with click.progressbar(length=2 * count, label="Compiling", show_pos=True) as bar:
-            written = run_build(workbook, out_dir, chosen, jobs, only, progress=bar.update, notice=_notice, remember=key)
+            written = run_build(workbook, out_dir, chosen, jobs, only, progress=bar.update, notice=_notice, remember=key,
+                                executor=pool)
     else:
-        written = run_build(workbook, out_dir, chosen, jobs, only, notice=_notice, remember=key)
+        written = run_build(workbook, out_dir, chosen, jobs, only, notice=_notice, remember=key, executor=pool)
     seconds = time.perf_counter() - started
     pdfs = sum(1 for path in written if path.suffix == ".pdf")
     click.echo(
         f"{workbook.title}: {count} variant(s), seed {workbook.seed}: wrote {len(written)} files "
         f"({pdfs} PDFs) to {out_dir} in {seconds:.1f} s"
     )
+
+
+@contextlib.contextmanager
+def _executor(kind: str, scheduler: str | None):
+    """None for local processes and threads, or a Dask cluster's concurrent.futures executor."""
+    if kind == "local":
+        if scheduler:
+            raise UserError("--scheduler needs --executor dask")
+        yield None
+        return
+    if not scheduler:
+        raise UserError("--executor dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
+    try:
+        from distributed import Client
+    except ImportError:
+        raise UserError("--executor dask needs Dask: pip install 'derivbook[distributed]'") from None
+    try:
+        client = Client(scheduler, timeout=15)
+    except (OSError, TimeoutError, ValueError) as error:
+        raise BuildError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({error})") from None
+    try:
+        yield client.get_executor()
+    finally:
+        client.close()
 
 
 def _unchanged_build(spec_path: Path, roster: Path | None, options: dict, out: Path | None, started: float):
