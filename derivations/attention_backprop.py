@@ -77,7 +77,6 @@ def generate(params: dict, dice) -> Problem:
     scores, weights, out = _forward(q, k, v, d)
     da = v * g
     ds = sympy.matrix_multiply_elementwise(weights, da - sympy.ones(m, 1) * (weights.T * da))
-    vec = lambda x: list(x)
     steps = [
         "The general result",
         Step(Tex(r"\frac{\partial L}{\partial V}"), Tex(r"a\,g^{\top}"), "$o = V^{\\top}a$ is linear in $V$"),
@@ -85,21 +84,21 @@ def generate(params: dict, dice) -> Problem:
         Step(Tex(r"\frac{\partial L}{\partial s}"), Tex(r"a \odot \big(Vg - (a^{\top}Vg)\mathbf{1}\big)"), "the softmax Jacobian $\\operatorname{diag}(a) - aa^{\\top}$"),
         Step(Tex(r"\frac{\partial L}{\partial q},\ \frac{\partial L}{\partial K}"), Tex(r"\frac{K^{\top}}{\sqrt d}\frac{\partial L}{\partial s},\ \frac{1}{\sqrt d}\frac{\partial L}{\partial s}\, q^{\top}"), "$s = Kq/\\sqrt d$; SymPy proves all four"),
         "Your numbers: forward",
-        Step(Tex(r"s = Kq/\sqrt{d}"), vec(scores), "each score is a multiple of $\\ln 2$"),
-        Step(Tex("a"), vec(weights), "softmax: $e^{s_i} = 2^{k_i}$, normalised"),
-        Step(Tex(r"o = V^{\top}a"), vec(out), "weighted values"),
+        Step(Tex(r"s = Kq/\sqrt{d}"), list(scores), "each score is a multiple of $\\ln 2$"),
+        Step(Tex("a"), list(weights), "softmax: $e^{s_i} = 2^{k_i}$, normalised"),
+        Step(Tex(r"o = V^{\top}a"), list(out), "weighted values"),
         "Your numbers: backward",
-        Step(Tex(r"Vg"), vec(da), "$\\partial L/\\partial a$"),
-        Step(Tex(r"\partial L/\partial s"), vec(ds), "through the softmax"),
-        Step(Tex(r"\partial L/\partial q"), vec(grads["dq"]), "$K^{\\top}(\\partial L/\\partial s)/\\sqrt d$"),
+        Step(Tex(r"Vg"), list(da), "$\\partial L/\\partial a$"),
+        Step(Tex(r"\partial L/\partial s"), list(ds), "through the softmax"),
+        Step(Tex(r"\partial L/\partial q"), list(grads["dq"]), "$K^{\\top}(\\partial L/\\partial s)/\\sqrt d$"),
     ]
     return Problem(
-        inputs={"q": vec(q), "K": k, "V": v, "g": vec(g)},
+        inputs={"q": list(q), "K": k, "V": v, "g": list(g)},
         statement=[
             ("One query attends over ", str(m), " keys: ", Math(Tex(r"a = \operatorname{softmax}(Kq/\sqrt d)")), ", ",
              Math(Tex(r"o = V^{\top}a")), ", with ", Math((Tex("d"), d)), " and"),
-            (Math((Tex("q"), vec(q))), ", ", Math((Tex("K"), k)), ", ", Math((Tex("V"), v)), "."),
-            ("The upstream gradient is ", Math((Tex(r"g = \partial L/\partial o"), vec(g))), "."),
+            (Math((Tex("q"), list(q))), ", ", Math((Tex("K"), k)), ", ", Math((Tex("V"), v)), "."),
+            ("The upstream gradient is ", Math((Tex(r"g = \partial L/\partial o"), list(g))), "."),
         ],
         tasks=[
             ("Run the forward pass: the scores, the weights ", Math(Tex("a")), " and the output ", Math(Tex("o")), "."),
@@ -107,7 +106,7 @@ def generate(params: dict, dice) -> Problem:
         ],
         steps=steps,
         answer={
-            "dq": AnswerPart("dq", Tex(r"\partial L/\partial q"), vec(grads["dq"])),
+            "dq": AnswerPart("dq", Tex(r"\partial L/\partial q"), list(grads["dq"])),
             "dK": AnswerPart("dK", Tex(r"\partial L/\partial K"), grads["dK"]),
             "dV": AnswerPart("dV", Tex(r"\partial L/\partial V"), grads["dV"]),
         },

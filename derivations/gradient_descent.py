@@ -112,7 +112,6 @@ def generate(params: dict, dice) -> Problem:
             "path": [(float(p[0]), float(f(p))) for p in path],
             "xlabel": "$x$", "ylabel": "$f(x)$",
         })
-    vec = lambda m: list(m)
     steps = [
         "The general result",
         Step(Tex(r"\nabla f(x)"), Tex(r"Ax - b"), "SymPy differentiates the quadratic form"),
@@ -121,17 +120,17 @@ def generate(params: dict, dice) -> Problem:
         Step(Tex(r"e_k"), Tex(r"(1 - \eta\lambda)^k e_0"), "along an eigenvector (SymPy's rsolve)"),
         Step(Tex(r"\lvert 1 - \eta\lambda\rvert < 1"), Tex(r"0 < \eta < 2/\lambda"), "SymPy's solveset; the largest $\\lambda$ binds", Tex(r"\iff")),
         "Your numbers",
-        Step(Tex(r"x^{*}"), vec(x_star), "solve $Ax = b$"),
+        Step(Tex(r"x^{*}"), list(x_star), "solve $Ax = b$"),
         Step(Tex(r"\lambda_{\max}"), top, "largest eigenvalue of $A$"),
         Step(Tex(r"\eta_{\max}"), eta_max, "$2/\\lambda_{\\max}$"),
-        *[Step(Tex(f"x_{i + 1}"), vec(p), f"$x_{i} - \\eta(Ax_{i} - b)$") for i, p in enumerate(iterates)],
+        *[Step(Tex(f"x_{i + 1}"), list(p), f"$x_{i} - \\eta(Ax_{i} - b)$") for i, p in enumerate(iterates)],
     ]
     return Problem(
-        inputs={"A": a, "b": vec(b), "x0": vec(x0), "eta": step, "steps": count},
+        inputs={"A": a, "b": list(b), "x0": list(x0), "eta": step, "steps": count},
         statement=[
             ("Minimise ", Math(Tex(r"f(x) = \tfrac12 x^{\top}Ax - b^{\top}x")), " with"),
-            (Math((Tex("A"), a)), ", ", Math((Tex("b"), vec(b))), ","),
-            ("starting from ", Math((Tex("x_0"), vec(x0))), " with step size ", Math((Tex(r"\eta"), step)), "."),
+            (Math((Tex("A"), a)), ", ", Math((Tex("b"), list(b))), ","),
+            ("starting from ", Math((Tex("x_0"), list(x0))), " with step size ", Math((Tex(r"\eta"), step)), "."),
         ],
         tasks=[
             ("Find the minimiser ", Math(Tex(r"x^{*}")), " and the largest step size ", Math(Tex(r"\eta_{\max}")), " for which gradient descent converges."),
@@ -139,9 +138,9 @@ def generate(params: dict, dice) -> Problem:
         ],
         steps=steps,
         answer={
-            "x_star": AnswerPart("x_star", Tex(r"x^{*}"), vec(x_star)),
+            "x_star": AnswerPart("x_star", Tex(r"x^{*}"), list(x_star)),
             "eta_max": AnswerPart("eta_max", Tex(r"\eta_{\max}"), eta_max),
-            "iterates": AnswerPart("iterates", Tex(r"x_1, \dots"), [vec(p) for p in iterates], items=tuple(Tex(f"x_{i + 1}") for i in range(count))),
+            "iterates": AnswerPart("iterates", Tex(r"x_1, \dots"), [list(p) for p in iterates], items=tuple(Tex(f"x_{i + 1}") for i in range(count))),
         },
         figure=figure,
     )

@@ -112,7 +112,6 @@ def generate(params: dict, dice) -> Problem:
     delta2 = out - numbers["y"]
     slope = pre.applyfunc(lambda a: ACT_PRIME[activation].subs(t, a).rewrite(exp))
     act = ACT_TEX[activation]
-    vec = lambda m: list(m)
     steps = [
         "The general result",
         Step(Tex(r"\delta_2 = \frac{\partial L}{\partial \hat y}"), Tex(r"\hat y - y"), "derivative of $\\tfrac12\\lVert \\hat y - y\\rVert^2$"),
@@ -120,23 +119,23 @@ def generate(params: dict, dice) -> Problem:
         Step(Tex(r"\delta_1 = \frac{\partial L}{\partial a}"), Tex(rf"(W_2^{{\top}}\delta_2) \odot {act}'(a)"), "back through $W_2$ and the activation"),
         Step(Tex(r"\frac{\partial L}{\partial W_1},\ \frac{\partial L}{\partial b_1}"), Tex(r"\delta_1 x^{\top},\ \delta_1"), "SymPy's derivative equals each formula"),
         "Your numbers: forward",
-        Step(Tex(r"a = W_1 x + b_1"), vec(pre), "pre-activations"),
-        Step(Tex(rf"h = {act}(a)"), vec(hidden), "hidden activations"),
-        Step(Tex(r"\hat y = W_2 h + b_2"), vec(out), "output"),
+        Step(Tex(r"a = W_1 x + b_1"), list(pre), "pre-activations"),
+        Step(Tex(rf"h = {act}(a)"), list(hidden), "hidden activations"),
+        Step(Tex(r"\hat y = W_2 h + b_2"), list(out), "output"),
         Step(Tex("L"), loss, "$\\tfrac12 \\lVert \\hat y - y\\rVert^2$"),
         "Your numbers: backward",
-        Step(Tex(r"\delta_2"), vec(delta2), "$\\hat y - y$"),
-        Step(Tex(rf"{act}'(a)"), vec(slope), {"relu": "1 where $a > 0$, else 0", "sigmoid": "$\\sigma(a)(1 - \\sigma(a))$", "tanh": "$1 - \\tanh^2 a$"}[activation]),
-        Step(Tex(r"\delta_1"), vec(grads["db1"]), "$(W_2^{\\top}\\delta_2) \\odot$ slope"),
+        Step(Tex(r"\delta_2"), list(delta2), "$\\hat y - y$"),
+        Step(Tex(rf"{act}'(a)"), list(slope), {"relu": "1 where $a > 0$, else 0", "sigmoid": "$\\sigma(a)(1 - \\sigma(a))$", "tanh": "$1 - \\tanh^2 a$"}[activation]),
+        Step(Tex(r"\delta_1"), list(grads["db1"]), "$(W_2^{\\top}\\delta_2) \\odot$ slope"),
     ]
     return Problem(
-        inputs={name: (vec(numbers[name]) if numbers[name].cols == 1 else numbers[name]) for name in ("x", "y", "W1", "b1", "W2", "b2")},
+        inputs={name: (list(numbers[name]) if numbers[name].cols == 1 else numbers[name]) for name in ("x", "y", "W1", "b1", "W2", "b2")},
         statement=[
             ("A network computes ", Math(Tex(rf"h = {act}(W_1 x + b_1)")), ", ", Math(Tex(r"\hat y = W_2 h + b_2")),
              " and the loss ", Math(Tex(r"L = \tfrac12 \lVert \hat y - y\rVert^2")), ", with"),
-            (Math((Tex("W_1"), numbers["W1"])), ", ", Math((Tex("b_1"), vec(numbers["b1"]))), ", ",
-             Math((Tex("W_2"), numbers["W2"])), ", ", Math((Tex("b_2"), vec(numbers["b2"]))), ","),
-            ("input ", Math((Tex("x"), vec(numbers["x"]))), " and target ", Math((Tex("y"), vec(numbers["y"]))), "."),
+            (Math((Tex("W_1"), numbers["W1"])), ", ", Math((Tex("b_1"), list(numbers["b1"]))), ", ",
+             Math((Tex("W_2"), numbers["W2"])), ", ", Math((Tex("b_2"), list(numbers["b2"]))), ","),
+            ("input ", Math((Tex("x"), list(numbers["x"]))), " and target ", Math((Tex("y"), list(numbers["y"]))), "."),
         ],
         tasks=[
             ("Run the forward pass and compute ", Math(Tex("L")), "."),
@@ -146,9 +145,9 @@ def generate(params: dict, dice) -> Problem:
         answer={
             "loss": AnswerPart("loss", Tex("L"), loss),
             "dW1": AnswerPart("dW1", Tex(r"\partial L/\partial W_1"), grads["dW1"]),
-            "db1": AnswerPart("db1", Tex(r"\partial L/\partial b_1"), vec(grads["db1"])),
+            "db1": AnswerPart("db1", Tex(r"\partial L/\partial b_1"), list(grads["db1"])),
             "dW2": AnswerPart("dW2", Tex(r"\partial L/\partial W_2"), grads["dW2"]),
-            "db2": AnswerPart("db2", Tex(r"\partial L/\partial b_2"), vec(grads["db2"])),
+            "db2": AnswerPart("db2", Tex(r"\partial L/\partial b_2"), list(grads["db2"])),
         },
     )
 
