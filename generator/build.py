@@ -55,9 +55,12 @@ def variants_of(workbook: Workbook, only: str | None = None, jobs: int = 1, exec
         return list(executor.map(_variant, [(workbook, i) for i in indices]))
     if jobs <= 1 or len(indices) <= 1:
         return [_variant((workbook, i)) for i in indices]
-    context = multiprocessing.get_context("fork")  # workers inherit the imported modules and caches
-    with ProcessPoolExecutor(max_workers=min(jobs, len(indices)), mp_context=context) as pool:
-        return list(pool.map(_variant, [(workbook, i) for i in indices], chunksize=4))
+    # the first variant in this process imports every derivation and derives every general result, so the
+    # forked workers start with all of it in memory instead of each loading it again
+    first = _variant((workbook, indices[0]))
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=min(jobs, len(indices) - 1), mp_context=context) as pool:
+        return [first, *pool.map(_variant, [(workbook, i) for i in indices[1:]])]
 
 
 def documents(workbook: Workbook, variants: list[Variant], single: bool) -> list[Document]:
