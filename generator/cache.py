@@ -94,18 +94,17 @@ def path_of(kind: str, key: str) -> Path | None:
 def derivation(function):
     """Memoise a derivation's general result in memory and on disk (pickled SymPy objects).
 
-    The key is the defining module's source, the SymPy version and the arguments, so editing the
-    derivation or upgrading SymPy derives afresh. Use it instead of ``functools.lru_cache`` on ``derive``.
+    The key is the source of the whole package (the derivation and the helpers that prove its claims,
+    such as ``prove_equal``), the SymPy version and the arguments: editing any of them, or upgrading
+    SymPy, derives and proves afresh. Use it instead of ``functools.lru_cache`` on ``derive``.
     """
     memory: dict = {}
-    module = __import__(function.__module__, fromlist=["_"])
-    source = Path(module.__file__).read_bytes()
 
     @functools.wraps(function)
     def wrapper(*args):
         if args in memory:
             return memory[args]
-        key = digest("derive", function.__module__, source, sympy_version(), repr(args))
+        key = digest("derive", function.__module__, code_version(), repr(args))
         cached = load("derive", key)
         if cached is not None:
             try:

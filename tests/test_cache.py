@@ -68,3 +68,20 @@ def test_keys_change_with_any_input():
                 cache.build_key(b"spec", b"roster", {"seed": 1}, "pdfTeX 1"),
                 cache.build_key(b"spec", None, {"seed": 2}, "pdfTeX 1"),
                 cache.build_key(b"spec", None, {"seed": 1}, "pdfTeX 2")}) == 5
+
+
+def test_derivation_cache_is_keyed_by_the_whole_package(monkeypatch):
+    from derivations import softmax_jacobian
+
+    softmax_jacobian.derive.cache_clear()
+    softmax_jacobian.derive()  # proven once and stored on disk under the current package version
+    softmax_jacobian.derive.cache_clear()
+    calls = []
+    monkeypatch.setattr(softmax_jacobian, "prove_equal", lambda *args: calls.append(args))
+    softmax_jacobian.derive()  # same package: read back from disk, not proven again
+    assert calls == []
+    softmax_jacobian.derive.cache_clear()
+    monkeypatch.setattr(cache, "code_version", lambda: "a helper such as prove_equal was edited")
+    softmax_jacobian.derive()  # any source change in the package: proven afresh
+    softmax_jacobian.derive.cache_clear()
+    assert calls
