@@ -21,25 +21,28 @@ def exact_text(value: Any) -> str:
     return sympy.sstr(value)
 
 
+def _json_tree(value: Any, leaf) -> Any:
+    """A value of any answer shape as JSON nesting (objects, lists, lists of lists), ``leaf`` at the scalars."""
+    if isinstance(value, dict):
+        return {k: _json_tree(v, leaf) for k, v in value.items()}
+    if isinstance(value, sympy.MatrixBase):
+        return [[leaf(value[r, c]) for c in range(value.cols)] for r in range(value.rows)]
+    if isinstance(value, (list, tuple)):
+        return [_json_tree(item, leaf) for item in value]
+    return leaf(value)
+
+
 def float_value(value: Any) -> Any:
     """The same quantity as floats, with the same shape (scalar, list, list of lists, or object)."""
-    if isinstance(value, dict):
-        return {k: float_value(v) for k, v in value.items()}
-    if isinstance(value, sympy.MatrixBase):
-        return [[float_value(value[r, c]) for c in range(value.cols)] for r in range(value.rows)]
-    if isinstance(value, (list, tuple)):
-        return [float_value(item) for item in value]
-    return float(sympy.N(value, 20))
+    return _json_tree(value, lambda x: float(sympy.N(x, 20)))
 
 
 def input_value(value: Any) -> Any:
     """An input as printed: integers and floats as numbers, exact non-integers as SymPy strings."""
-    if isinstance(value, dict):
-        return {k: input_value(v) for k, v in value.items()}
-    if isinstance(value, sympy.MatrixBase):
-        return [[input_value(value[r, c]) for c in range(value.cols)] for r in range(value.rows)]
-    if isinstance(value, (list, tuple)):
-        return [input_value(item) for item in value]
+    return _json_tree(value, _input_scalar)
+
+
+def _input_scalar(value: Any) -> Any:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return value
     value = sympy.sympify(value)

@@ -108,29 +108,21 @@ def web_pages(workbook: Workbook, variants: list[Variant]) -> dict[str, bytes]:
 
 def compile_all(workbook: Workbook, docs: list[Document], jobs: int, progress=None, executor=None) -> list[bytes]:
     """Compile every document, ``jobs`` at a time (or on ``executor``); the result is in the order of ``docs``."""
-    if executor is not None:
-        futures = [executor.submit(compile_pdf, doc.source, f"{workbook.name}: {doc.stem}") for doc in docs]
-        results = []
+    pool = executor or ThreadPoolExecutor(max_workers=max(1, jobs))
+    futures = [pool.submit(compile_pdf, doc.source, f"{workbook.name}: {doc.stem}") for doc in docs]
+    results: list[bytes] = []
+    try:
         for future in futures:
             results.append(future.result())
             if progress:
                 progress(1)
-        return results
-
-    def one(doc: Document) -> bytes:
-        return compile_pdf(doc.source, f"{workbook.name}: {doc.stem}")
-
-    results: list[bytes] = []
-    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
-    try:
-        for future in [pool.submit(one, doc) for doc in docs]:
-            results.append(future.result())
-            if progress:
-                progress(1)
     except BaseException:  # a failure or Ctrl-C: start no further TeX run
-        pool.shutdown(wait=True, cancel_futures=True)
+        for future in futures:
+            future.cancel()
         raise
-    pool.shutdown()
+    finally:
+        if executor is None:
+            pool.shutdown(wait=True)
     return results
 
 

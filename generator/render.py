@@ -15,7 +15,7 @@ import jinja2
 from pylatex.utils import NoEscape, escape_latex
 
 from generator import mathtex
-from generator.model import Math, Step, UserError
+from generator.model import Math, Step
 
 TEMPLATE_PACKAGE = "templates"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -183,7 +183,4 @@ def html_environment() -> jinja2.Environment:
 
 def render(template: str, **context: Any) -> str:
     """Render one template with the given context."""
-    try:
-        return environment().get_template(template).render(**context)
-    except UnicodeEncodeError as error:  # pragma: no cover - defensive
-        raise UserError(f"{template}: cannot encode {error.object[error.start:error.end]!r}") from None
+    return environment().get_template(template).render(**context)

@@ -55,10 +55,6 @@ def mp_softmax(z: Sequence) -> list:
     return [e / total for e in exps]
 
 
-def vector(values: Sequence[Any]) -> list:
-    """A list of SymPy numbers (how vectors are held in inputs and answers)."""
-    return [sympy.nsimplify(v) if isinstance(v, float) else sympy.sympify(v) for v in values]
-
 
 def int_matrix(dice, rows: int, cols: int, low: int, high: int) -> sympy.Matrix:
     """A matrix of uniform random integers in ``[low, high]``."""
@@ -74,15 +70,6 @@ def symbol_vector(name: str, size: int) -> sympy.Matrix:
     """A column vector of distinct real symbols ``name_i`` (1-based)."""
     return sympy.Matrix(size, 1, lambda r, c: sympy.Symbol(f"{name}_{{{r + 1}}}", real=True))
 
-
-def substitute(expr, pairs) -> Any:
-    """Replace symbols (matrices of symbols, pairwise) by values; works on matrices and scalars."""
-    mapping = {}
-    for symbols_, values in pairs:
-        symbols_ = symbols_ if isinstance(symbols_, sympy.MatrixBase) else sympy.Matrix([symbols_])
-        values = values if isinstance(values, sympy.MatrixBase) else sympy.Matrix(values)
-        mapping.update(dict(zip(list(symbols_), list(values))))
-    return expr.xreplace(mapping) if not isinstance(expr, sympy.MatrixBase) else expr.xreplace(mapping).applyfunc(sympy.sympify)
 
 
 def mp_matrix(value) -> list:
@@ -101,10 +88,6 @@ def transpose(a: list) -> list:
     """The transpose of a nested-list matrix."""
     return [list(row) for row in zip(*a)]
 
-
-def column(values) -> list:
-    """A flat list as a matrix of one column (nested lists)."""
-    return [[v] for v in values]
 
 
 def canonical_direction(vector) -> sympy.Matrix:

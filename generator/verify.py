@@ -84,6 +84,8 @@ def check_answers(claimed: dict, recomputed: dict, compare) -> str | None:
         return f"parts {sorted(set(claimed) ^ set(recomputed))}"
     for name in claimed:
         where = compare(claimed[name], recomputed[name])
+        if where == "shape":
+            return f"{name} (shape)"
         if where is not None:
-            return name + ("" if where in ("value",) else where if where != "shape" else " (shape)")
+            return name if where == "value" else name + where
     return None
