@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,9 +27,16 @@ def at(expr: sympy.Expr, indices: dict, arrays: dict[sympy.IndexedBase, Sequence
 
     ``indices`` fixes the integer symbols (sizes and free indices); ``arrays`` gives each base's entries.
     """
-    concrete = sympy.sympify(expr).subs(indices).doit()
+    concrete = _structural(sympy.sympify(expr), tuple(indices.items()))
     values = {base[k + 1]: sympy.sympify(v) for base, entries in arrays.items() for k, v in enumerate(entries)}
     return sympy.sympify(concrete.xreplace(values)).doit()
+
+
+@functools.lru_cache(maxsize=4096)
+def _structural(expr: sympy.Expr, indices: tuple) -> sympy.Expr:
+    """A general result at concrete sizes and free indices, before any values: the same for every variant
+    with these sizes, so it is expanded once per process (derive once, instantiate many)."""
+    return expr.subs(dict(indices)).doit()
 
 
 def mp_vector(values: Sequence[Any]) -> list:
