@@ -16,7 +16,7 @@ SEEDS    ?= 50
 export DERIVBOOK_CACHE ?= $(CURDIR)/build/.cache
 
 TEX_DEBS := texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-pictures lmodern latexmk poppler-utils
-TEX_NEEDS := lastpage.sty needspace.sty enumitem.sty fancyhdr.sty mathtools.sty microtype.sty lmodern.sty pgfplots.sty
+TEX_NEEDS := lastpage.sty needspace.sty enumitem.sty fancyhdr.sty mathtools.sty lmodern.sty pict2e.sty mylatexformat.ltx
 
 BUILD_ARGS := $(SPEC) $(if $(SEED),--seed $(SEED)) $(if $(VARIANTS),--variants $(VARIANTS)) \
               $(if $(ROSTER),--roster $(ROSTER)) $(if $(OUT),--out $(OUT)) \

@@ -114,14 +114,22 @@ def approx(value: Any, places: int, significant: bool = False) -> NoEscape:
     return NoEscape(mathtex.approx(value, places, significant))
 
 
-def coordinates(points, pair: bool = True) -> NoEscape:
-    """Plot data as pgfplots coordinates: ``(x,y) (x,y)``; one point without brackets when ``pair`` is off."""
-    def number(value) -> str:
-        return f"{float(value):.6g}"
+def mm(value: float) -> NoEscape:
+    """A length in millimetres for picture mode (\\unitlength is 1 mm): two decimals are 10 µm."""
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return NoEscape("0" if text in ("", "-0") else text)
 
-    if not pair:
-        return NoEscape(",".join(number(v) for v in points))
-    return NoEscape(" ".join("(" + ",".join(number(v) for v in point) + ")" for point in points))
+
+def points(line: list) -> NoEscape:
+    """A polyline's points for pict2e: ``(x,y)(x,y)…`` in millimetres."""
+    return NoEscape("".join(f"({mm(x)},{mm(y)})" for x, y in line))
+
+
+def plot(figure) -> Any:
+    """A Figure laid out for drawing (generator.plot): positions in mm, ticks, legend."""
+    from generator.plot import layout
+
+    return layout(figure.kind, figure.data)
 
 
 def step_groups(steps: list) -> list[tuple[str | None, list[Step]]]:
@@ -158,7 +166,8 @@ def environment() -> jinja2.Environment:
         finalize=finalize,
     )
     env.filters.update(
-        tex=tex, approx=approx, paragraph=paragraph, prose=prose, step_groups=step_groups, coordinates=coordinates
+        tex=tex, approx=approx, paragraph=paragraph, prose=prose, step_groups=step_groups, mm=mm, points=points,
+        plot=plot, trusted=NoEscape,
     )
     env.tests["step"] = lambda item: isinstance(item, Step)
     return env
