@@ -106,8 +106,8 @@ def exact_answer(inputs: dict, params: dict) -> dict:
     total = sum(exp(x) for x in variables)
     loss = -sum(c * log(exp(x) / total) for c, x in zip(labels, variables))
     point = dict(zip(variables, inputs["z"]))
-    gradient = [sympy.diff(loss, x).subs(point) for x in variables]
-    return {"loss": sympy.expand_log(loss.subs(point), force=True), "grad": gradient}
+    gradient = [sympy.diff(loss, x).xreplace(point) for x in variables]
+    return {"loss": sympy.expand_log(loss.xreplace(point), force=True), "grad": gradient}
 
 
 def numeric_answer(inputs: dict, params: dict) -> dict:

@@ -62,10 +62,10 @@ def generate(params: dict, dice) -> Problem:
     words = dice.sample(VOCABULARY, size)
     general = derive(size)
     values = dict(zip(general["counts"], counts))
-    mle = [general["solution"][p].subs(values) for p in general["probs"]]
+    mle = [general["solution"][p].xreplace(values) for p in general["probs"]]
     total = sum(counts)
     nll = sympy.Add(*[Rational(c, total) * log(Rational(total, c)) for c in counts])
-    prove_equal(sympy.expand_log(nll, force=True), sympy.expand_log(general["nll"].subs(values), force=True), "NLL")
+    prove_equal(sympy.expand_log(nll, force=True), sympy.expand_log(general["nll"].xreplace(values), force=True), "NLL")
     table = ", ".join(f"“{w}” {c} times" for w, c in zip(words, counts))
     steps = [
         "The general result",
@@ -100,14 +100,20 @@ def generate(params: dict, dice) -> Problem:
 
 
 def exact_answer(inputs: dict, params: dict) -> dict:
-    """Eliminate the constraint (p_k = 1 − Σ others) and solve the gradient of the log-likelihood."""
+    """Eliminate the constraint (p_k = 1 − Σ others) and zero the gradient of the log-likelihood.
+
+    Each partial derivative ``c_i/q_i − c_k/(1 − Σq)`` vanishes exactly when its numerator does, and the
+    numerators are linear in q: one linear solve, no Lagrange multiplier.
+    """
     counts = inputs["counts"]
     free = symbols(f"q1:{len(counts)}", positive=True)
     probs = [*free, 1 - sum(free)]
     loglik = sum(c * log(p) for c, p in zip(counts, probs))
-    (solution,) = sympy.solve([sympy.diff(loglik, q) for q in free], free, dict=True)
-    mle = [sympy.sympify(p).subs(solution) for p in probs]
-    return {"mle": mle, "nll": -loglik.subs(solution) / sum(counts)}
+    numerators = [sympy.numer(sympy.together(sympy.diff(loglik, q))) for q in free]
+    (values,) = sympy.linsolve(numerators, free)
+    solution = dict(zip(free, values))
+    mle = [sympy.sympify(p).xreplace(solution) for p in probs]
+    return {"mle": mle, "nll": -loglik.xreplace(solution) / sum(counts)}
 
 
 def numeric_answer(inputs: dict, params: dict) -> dict:
