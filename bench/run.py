@@ -46,16 +46,19 @@ def shares(cache: Path) -> dict[str, float]:
     os.environ["DERIVBOOK_CACHE"] = str(cache)
     sys.path.insert(0, str(ROOT))
     from generator import spec
-    from generator.build import compile_all, documents, variants_of
+    from generator.build import documents
     from generator.cli import bundled_spec
+    from generator.engine import make_variant
+    from generator.texbuild import compile_batch
 
     workbook = spec.load(bundled_spec("llm-foundations"), seed=987654)
     t0 = time.perf_counter()
-    variants = variants_of(workbook)
+    variants = [make_variant(workbook.requests, workbook.seed, 0, workbook.students[0])]
     t1 = time.perf_counter()
     docs = documents(workbook, variants, True)
     t2 = time.perf_counter()
-    compile_all(workbook, docs, 1)
+    for doc in docs:
+        compile_batch([doc.source], [doc.stem])
     t3 = time.perf_counter()
     return {"SymPy": t1 - t0, "rendering": t2 - t1, "TeX": t3 - t2}
 

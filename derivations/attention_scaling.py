@@ -5,7 +5,6 @@ a small moment algebra: ``E[q_i q_j] = σ² δ_ij`` and independence of q and k,
 """
 
 
-from functools import lru_cache
 
 import mpmath
 import sympy
@@ -97,7 +96,7 @@ def generate(params: dict, dice) -> Problem:
 _N = symbols("n", positive=True)
 
 
-@lru_cache(maxsize=1)
+@derivation
 def _generating_moments() -> tuple:
     """G'(1) and G''(1) for G(x) = (2/9 x⁻¹ + 5/9 + 2/9 x)^n, symbolic in n: fast for any d."""
     x = symbols("x", positive=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from generator.model import BuildError, UserError
 from generator.output import check_target, publish
 from generator.printfiles import duplex_merge
 from generator.spec import Workbook
-from generator.texbuild import compile_pdf, require_tex
+from generator.texbuild import Batch, compile_batch, require_tex
 
 DOCUMENTS = (("worksheet", "worksheet.tex.j2"), ("answer-key", "answer-key.tex.j2"))
 PRINT_FILES = {"worksheet": "print-worksheets.pdf", "answer-key": "answer-keys.pdf"}
@@ -31,36 +31,97 @@ class Document:
     source: str
 
 
-def _variant(args) -> Variant:
-    workbook, index = args
-    return make_variant(workbook.requests, workbook.seed, index, workbook.students[index])
+MOST_PER_CHUNK = 8  # variants typeset in one pdflatex run per document kind
+FEWEST_CHUNKS = 4  # small classes still spread over cores
+
+
+def chunks(count: int) -> list[range]:
+    """The variants' indices cut into consecutive chunks, each built by one worker in one TeX run per kind.
+
+    Depends on the number of variants only, never on --jobs or the machine: a chunk's PDFs share font
+    subsets, so the same chunks are what make every build of a spec and seed byte-identical.
+    """
+    number = max(-(-count // MOST_PER_CHUNK), min(count, FEWEST_CHUNKS))
+    size, extra = divmod(count, number)
+    bounds = [0]
+    for k in range(number):
+        bounds.append(bounds[-1] + size + (k < extra))
+    return [range(a, b) for a, b in zip(bounds, bounds[1:])]
+
+
+@dataclass
+class Chunk:
+    """What one worker made of a chunk of variants: verified problems, LaTeX, and the compiled batches."""
+
+    variants: list[Variant]
+    docs: list[Document]
+    batches: dict[str, Batch]  # document kind -> the chunk's documents of that kind, compiled together
+
+
+def _chunk(args) -> Chunk:
+    workbook, indices, single, pdf = args
+    variants = [make_variant(workbook.requests, workbook.seed, i, workbook.students[i]) for i in indices]
+    docs = documents(workbook, variants, single)
+    batches = {}
+    if pdf:
+        for kind, _ in DOCUMENTS:
+            group = [doc for doc in docs if doc.kind == kind]
+            batches[kind] = compile_batch([doc.source for doc in group], [f"{workbook.name}: {doc.stem}" for doc in group])
+    return Chunk(variants, docs, batches)
+
+
+def build_chunks(workbook: Workbook, only: str | None = None, jobs: int = 1, pdf: bool = True, executor=None,
+                 progress=None) -> list[Chunk]:
+    """Every chunk of variants derived, verified, rendered and (with ``pdf``) compiled, in order.
+
+    Chunks run ``jobs`` processes at a time, or on ``executor`` (a ``concurrent.futures.Executor``, such as
+    a Dask cluster's). With ``only`` (a variant id) just that variant's chunk is built: its PDFs are then
+    byte for byte those of the whole class.
+    """
+    count = len(workbook.students)
+    plan = chunks(count)
+    single = count == 1 or only is not None
+    if only is not None:
+        index = next((i for i in range(count) if variant_id(workbook.seed, i) == only.upper()), None)
+        if index is None:
+            raise UserError(
+                f"--variant {only}: no such variant for seed {workbook.seed} with {count} "
+                "variant(s); use the same spec, --seed and --variants/--roster as the original build"
+            )
+        plan = [next(r for r in plan if index in r)]
+    tasks = [(workbook, list(r), single, pdf) for r in plan]
+    if executor is not None:
+        pool = executor
+    elif jobs > 1 and len(tasks) > 1:
+        # each worker imports the derivations and loads their general results once, for all its chunks
+        pool = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=multiprocessing.get_context("fork"))
+    else:
+        pool = None
+    results: list[Chunk] = []
+    try:
+        outcomes = pool.map(_chunk, tasks) if pool is not None else map(_chunk, tasks)
+        for result in outcomes:
+            results.append(result)
+            if progress:
+                progress(len(result.variants))
+    finally:
+        if pool is not None and executor is None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    if only is not None:
+        results = [_select(results[0], only.upper())]
+    return results
+
+
+def _select(chunk: Chunk, variant: str) -> Chunk:
+    """The part of a chunk that belongs to one variant (its PDFs cut out of the chunk's batches)."""
+    position = next(k for k, v in enumerate(chunk.variants) if v.id == variant)
+    return Chunk([chunk.variants[position]], [d for d in chunk.docs if d.variant.id == variant],
+                 {kind: batch.part(position) for kind, batch in chunk.batches.items()})
 
 
 def variants_of(workbook: Workbook, only: str | None = None, jobs: int = 1, executor=None) -> list[Variant]:
-    """Every variant's verified problems (``jobs`` processes at a time), or just the variant ``only``.
-
-    Each variant depends only on the seed and its index, so the result is the same for any ``jobs`` and
-    on any ``executor`` (a ``concurrent.futures.Executor``, such as a Dask cluster's).
-    """
-    indices = range(len(workbook.students))
-    if only is not None:
-        matches = [i for i in indices if variant_id(workbook.seed, i) == only.upper()]
-        if not matches:
-            raise UserError(
-                f"--variant {only}: no such variant for seed {workbook.seed} with {len(workbook.students)} "
-                "variant(s); use the same spec, --seed and --variants/--roster as the original build"
-            )
-        indices = matches
-    if executor is not None:
-        return list(executor.map(_variant, [(workbook, i) for i in indices]))
-    if jobs <= 1 or len(indices) <= 1:
-        return [_variant((workbook, i)) for i in indices]
-    # the first variant in this process imports every derivation and derives every general result, so the
-    # forked workers start with all of it in memory instead of each loading it again
-    first = _variant((workbook, indices[0]))
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=min(jobs, len(indices) - 1), mp_context=context) as pool:
-        return [first, *pool.map(_variant, [(workbook, i) for i in indices[1:]])]
+    """Every variant's verified problems (or just the variant ``only``), without compiling anything."""
+    return [v for chunk in build_chunks(workbook, only, jobs, False, executor) for v in chunk.variants]
 
 
 def documents(workbook: Workbook, variants: list[Variant], single: bool) -> list[Document]:
@@ -73,8 +134,6 @@ def documents(workbook: Workbook, variants: list[Variant], single: bool) -> list
         ]
         suffix = "" if single else f"-{variant.id}"
         for kind, template in DOCUMENTS:
-            figures = [p.figure for p in variant.problems if p.figure is not None]
-            plots = any(f.on_worksheet for f in figures) if kind == "worksheet" else bool(figures)
             source = render.render(
                 template,
                 title=workbook.title,
@@ -83,7 +142,6 @@ def documents(workbook: Workbook, variants: list[Variant], single: bool) -> list
                 paper=workbook.paper,
                 variant=variant,
                 items=items,
-                plots=plots,
             )
             out.append(Document(kind + suffix, kind, variant, source))
     return out
@@ -106,26 +164,6 @@ def web_pages(workbook: Workbook, variants: list[Variant]) -> dict[str, bytes]:
     return pages
 
 
-def compile_all(workbook: Workbook, docs: list[Document], jobs: int, progress=None, executor=None) -> list[bytes]:
-    """Compile every document, ``jobs`` at a time (or on ``executor``); the result is in the order of ``docs``."""
-    pool = executor or ThreadPoolExecutor(max_workers=max(1, jobs))
-    futures = [pool.submit(compile_pdf, doc.source, f"{workbook.name}: {doc.stem}") for doc in docs]
-    results: list[bytes] = []
-    try:
-        for future in futures:
-            results.append(future.result())
-            if progress:
-                progress(1)
-    except BaseException:  # a failure or Ctrl-C: start no further TeX run
-        for future in futures:
-            future.cancel()
-        raise
-    finally:
-        if executor is None:
-            pool.shutdown(wait=True)
-    return results
-
-
 def build(
     workbook: Workbook,
     out_dir: Path,
@@ -146,9 +184,10 @@ def build(
     if "pdf" in formats:
         require_tex()
     jobs = jobs or os.cpu_count() or 1
-    variants = variants_of(workbook, only, jobs, executor)
+    built = build_chunks(workbook, only, jobs, "pdf" in formats, executor, progress)
+    variants = [v for chunk in built for v in chunk.variants]
+    docs = [d for chunk in built for d in chunk.docs]
     single = len(workbook.students) == 1 or only is not None
-    docs = documents(workbook, variants, single)
     files: dict[str, bytes] = {}
     if "json" in formats:
         files["answers.json"] = answers.document(workbook, variants).encode()
@@ -159,11 +198,12 @@ def build(
     if "moodle" in formats:
         files[f"{workbook.name}-moodle.xml"] = moodle.document(workbook, variants).encode()
     if "pdf" in formats:
-        pdfs = compile_all(workbook, docs, jobs, progress, executor)
-        files.update({f"{doc.stem}.pdf": data for doc, data in zip(docs, pdfs)})
-        if not single:
-            for kind, name in PRINT_FILES.items():
-                files[name] = duplex_merge([data for doc, data in zip(docs, pdfs) if doc.kind == kind])
+        for kind, _ in DOCUMENTS:
+            pdfs = [pdf for chunk in built for pdf in chunk.batches[kind].documents()]
+            stems = [doc.stem for doc in docs if doc.kind == kind]
+            files.update({f"{stem}.pdf": data for stem, data in zip(stems, pdfs)})
+            if not single:
+                files[PRINT_FILES[kind]] = duplex_merge([chunk.batches[kind] for chunk in built])
     if not files:
         raise BuildError("nothing to write")
     written = publish(files, out_dir, notice)

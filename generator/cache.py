@@ -104,7 +104,7 @@ def derivation(function):
     def wrapper(*args):
         if args in memory:
             return memory[args]
-        key = digest("derive", function.__module__, code_version(), repr(args))
+        key = digest("derive", function.__module__, function.__qualname__, code_version(), repr(args))
         cached = load("derive", key)
         if cached is not None:
             try:

@@ -40,7 +40,7 @@ def test_help_and_list_do_not_import_sympy(tmp_path):
 
 def test_cached_parallel_output_equals_a_cold_serial_build(tmp_path):
     (tmp_path / "s.toml").write_text(SPEC)
-    common = ["build", str(tmp_path / "s.toml"), "--variants", "3"]
+    common = ["build", str(tmp_path / "s.toml"), "--variants", "6"]  # chunks of 2, 2, 1, 1
     cold = CliRunner().invoke(main, [*common, "--no-cache", "--jobs", "1", "--out", str(tmp_path / "cold")])
     warm1 = CliRunner().invoke(main, [*common, "--jobs", "2", "--out", str(tmp_path / "warm1")])
     warm2 = CliRunner().invoke(main, [*common, "--jobs", "2", "--out", str(tmp_path / "warm2")])

@@ -23,7 +23,7 @@ from generator.engine import BudgetExceeded, make_problem
 from generator.model import BuildError, UserError
 from generator.output import MARKER, locked, publish
 from generator.registry import get
-from generator.texbuild import compile_pdf, first_error
+from generator.texbuild import Batch, compile_pdf, first_error
 
 TINY = '[[problem]]\nderivation = "vector-norms"\n'
 
@@ -234,9 +234,9 @@ def test_a_failed_or_interrupted_build_leaves_earlier_outputs_as_they_were(good_
         calls.append(1)
         if len(calls) == 2:
             raise fault
-        return b"%PDF-1.5 fake"
+        return Batch(b"%PDF-1.5 fake", (1,))
 
-    monkeypatch.setattr("generator.build.compile_pdf", failing)
+    monkeypatch.setattr("generator.build.compile_batch", failing)
     with pytest.raises(type(fault)):
         build(spec.load(root / "s.toml", seed=99), out, jobs=1)
     assert snapshot(out) == before and not leftovers(root)
