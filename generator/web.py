@@ -48,68 +48,78 @@ def paragraph(pieces) -> Markup:
     return Markup("".join(math(p.body, p.display) if isinstance(p, Math) else prose(p) for p in pieces))
 
 
-def svg(figure: Figure, width: int = 480, height: int = 260) -> Markup:
-    """A figure as inline SVG: line series, points and bars on linear or log axes, with labels."""
-    data = figure.data
-    series: list[tuple[list, str]] = []
-    if figure.kind == "contour-path":
-        series = [(c, "contour") for c in data["contours"]] + [(data["path"], "path")]
-    elif figure.kind == "curve-path":
-        series = [(data["curve"], "line"), (data["path"], "path")]
-    elif figure.kind == "schedule":
-        series = [(data["curve"], "line"), (data["marks"], "points")]
-    elif figure.kind == "lines":
-        series = [(s["points"], "line" if i == 0 else "dashed") for i, s in enumerate(data["series"])]
-    elif figure.kind == "bars":
-        series = [(s, "bars") for s in data["series"]]
-    logx, logy = data.get("logx", False), data.get("logy", False)
-    import math as m
+SCALE = 4.0  # SVG pixels per millimetre of the printed plot
+SHADE_COLOURS = {75: "#404040", 40: "#999", 12: "#e0e0e0"}
+LINE_STYLES = {"contour": 'stroke="#a6a6a6" stroke-width="1"', "light": 'stroke="#737373" stroke-width="3"',
+               "dashed": 'stroke="#000" stroke-width="2" stroke-dasharray="8 5"'}
+SOLID = 'stroke="#000" stroke-width="2"'
 
-    def tx(v):
-        return m.log2(v) if logx else v
 
-    def ty(v):
-        return m.log10(v) if logy else v
+def svg(figure: Figure) -> Markup:
+    """A figure as inline SVG, from the same layout (generator.plot) the printed sheet draws.
 
-    points = [(tx(x), ty(y)) for pts, _ in series for x, y in pts]
-    xs, ys = [p[0] for p in points], [p[1] for p in points]
-    x0, x1 = min(xs), max(xs)
-    y0, y1 = (min(min(ys), 0) if figure.kind in ("bars", "schedule") else min(ys)), max(ys)
-    if figure.kind == "bars":
-        x0, x1 = x0 - 0.6, x1 + 0.6
-    x1, y1 = (x1 if x1 > x0 else x0 + 1), (y1 if y1 > y0 else y0 + 1)
-    left, right, top, bottom = 50, 10, 10, 40
+    Labels are HTML with MathML inside ``foreignObject``, so ``$\\sqrt{d}$`` reads as it does on paper.
+    """
+    from generator.plot import layout
 
-    def sx(x):
-        return left + (x - x0) / (x1 - x0) * (width - left - right)
+    plot = layout(figure.kind, figure.data)
+    left, bottom, top, right = 18.0, 13.0, 4.0, (52.0 if plot.legend else 8.0)
+    width, height = (left + plot.width + right) * SCALE, (top + plot.height + bottom) * SCALE
 
-    def sy(y):
-        return height - bottom - (y - y0) / (y1 - y0) * (height - top - bottom)
+    def X(mm: float) -> float:
+        return (left + mm) * SCALE
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img">',
-             f'<rect x="{left}" y="{top}" width="{width - left - right}" height="{height - top - bottom}" fill="none" stroke="#444"/>']
-    shades = ["#333", "#888", "#ccc"]
-    for index, (pts, style) in enumerate(series):
-        coords = " ".join(f"{sx(tx(x)):.1f},{sy(ty(y)):.1f}" for x, y in pts)
-        if style == "bars":
-            group = index
-            width_bar = (width - left - right) / (x1 - x0) / (len(series) + 1)
-            for x, y in pts:
-                bx = sx(tx(x)) + (group - len(series) / 2) * width_bar
-                parts.append(f'<rect x="{bx:.1f}" y="{sy(ty(y)):.1f}" width="{width_bar:.1f}" height="{sy(y0) - sy(ty(y)):.1f}" fill="{shades[group % 3]}" stroke="#000" stroke-width="0.5"/>')
-        elif style == "points":
-            parts += [f'<circle cx="{sx(tx(x)):.1f}" cy="{sy(ty(y)):.1f}" r="3.5" fill="#000"/>' for x, y in pts]
+    def Y(mm: float) -> float:
+        return (top + plot.height - mm) * SCALE
+
+    def label(x: float, y: float, content: str, anchor: str, size: int = 12, box: float = 120) -> str:
+        horizontal = "flex-end" if "r" in anchor else "flex-start" if "l" in anchor else "center"
+        vertical = "flex-end" if "b" in anchor else "flex-start" if "t" in anchor else "center"
+        fx = x - box if "r" in anchor else x if "l" in anchor else x - box / 2
+        fy = y - 40 if "b" in anchor else y if "t" in anchor else y - 20
+        return (f'<foreignObject x="{fx:.1f}" y="{fy:.1f}" width="{box}" height="40"><div xmlns="http://www.w3.org/1999/xhtml" '
+                f'style="display:flex;height:40px;justify-content:{horizontal};align-items:{vertical};'
+                f'font:{size}px serif;white-space:nowrap"><span>{content}</span></div></foreignObject>')
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" width="{width:.0f}" '
+             f'height="{height:.0f}" role="img">']
+    for bar in plot.bars:
+        parts.append(f'<rect x="{X(bar.x):.1f}" y="{Y(bar.height):.1f}" width="{bar.width * SCALE:.1f}" '
+                     f'height="{bar.height * SCALE:.1f}" fill="{SHADE_COLOURS.get(bar.shade, "#999")}" stroke="#000"/>')
+    for line in plot.lines:
+        points = " ".join(f"{X(x):.1f},{Y(y):.1f}" for x, y in line.points)
+        style = LINE_STYLES.get(line.style, SOLID)
+        parts.append(f'<polyline points="{points}" fill="none" {style}/>')
+    for mark in plot.marks:
+        x, y = X(mark.x), Y(mark.y)
+        if mark.shape == "cross":
+            parts.append(f'<path d="M{x - 5:.1f},{y - 5:.1f}L{x + 5:.1f},{y + 5:.1f}M{x - 5:.1f},{y + 5:.1f}L{x + 5:.1f},{y - 5:.1f}" stroke="#000" stroke-width="2"/>')
+        elif mark.shape == "ring":
+            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5.2" fill="none" stroke="#000" stroke-width="1.2"/>')
         else:
-            stroke = {"contour": ' stroke="#aaa" stroke-width="1"', "path": ' stroke="#000" stroke-width="2"',
-                      "dashed": ' stroke="#000" stroke-width="1.5" stroke-dasharray="6 4"'}.get(style, ' stroke="#000" stroke-width="1.5"')
-            parts.append(f'<polyline points="{coords}" fill="none"{stroke}/>')
-            if style == "path":
-                parts += [f'<circle cx="{sx(tx(x)):.1f}" cy="{sy(ty(y)):.1f}" r="3" fill="#000"/>' for x, y in pts]
-    for label, x, y, anchor, rotate in ((data.get("xlabel", ""), width / 2, height - 8, "middle", ""),
-                                         (data.get("ylabel", ""), 14, height / 2, "middle", f' transform="rotate(-90 14 {height / 2})"')):
-        text = html.escape(str(label).replace("$", ""))
-        parts.append(f'<text x="{x}" y="{y}" text-anchor="{anchor}" font-size="13" font-family="serif"{rotate}>{text}</text>')
-    parts.append(f'<text x="{left}" y="{height - bottom + 14}" font-size="11" font-family="serif">{x0 if not logx else 2 ** x0:.3g}</text>')
-    parts.append(f'<text x="{width - right}" y="{height - bottom + 14}" text-anchor="end" font-size="11" font-family="serif">{x1 if not logx else 2 ** x1:.3g}</text>')
+            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{3 if mark.shape == "big" else 2}" fill="#000"/>')
+    parts.append(f'<rect x="{X(0):.1f}" y="{Y(plot.height):.1f}" width="{plot.width * SCALE:.1f}" '
+                 f'height="{plot.height * SCALE:.1f}" fill="none" stroke="#000"/>')
+    for tick in plot.xticks:
+        parts.append(f'<path d="M{X(tick.at):.1f},{Y(0):.1f}v-5M{X(tick.at):.1f},{Y(plot.height):.1f}v5" stroke="#000"/>')
+        parts.append(label(X(tick.at), Y(-1.4), mathml(tick.label), "t", 11))
+    for tick in plot.yticks:
+        parts.append(f'<path d="M{X(0):.1f},{Y(tick.at):.1f}h5M{X(plot.width):.1f},{Y(tick.at):.1f}h-5" stroke="#000"/>')
+        parts.append(label(X(-1.4), Y(tick.at), mathml(tick.label), "r", 11))
+    for note in plot.notes:
+        parts.append(label(X(note.x), Y(note.y), mathml(note.text), note.anchor, 11))
+    if plot.yscale:
+        parts.append(label(X(0), Y(plot.height + 0.5), mathml(r"\cdot\," + plot.yscale), "bl", 11))
+    parts.append(label(X(plot.width / 2), Y(-7), prose(plot.xlabel), "t", 13, 300))
+    parts.append(f'<g transform="rotate(-90 {X(-15):.1f} {Y(plot.height / 2):.1f})">'
+                 f'{label(X(-15), Y(plot.height / 2), prose(plot.ylabel), "", 13, 300)}</g>')
+    for row, (sample, text) in enumerate(plot.legend):
+        x, y = X(plot.width + 3), Y(plot.height) + 8 + 22 * row
+        if not sample.startswith("bar"):
+            style = LINE_STYLES.get(sample, SOLID)
+            parts.append(f'<line x1="{x:.1f}" y1="{y:.1f}" x2="{x + 24:.1f}" y2="{y:.1f}" {style}/>')
+        else:
+            parts.append(f'<rect x="{x + 6:.1f}" y="{y - 6:.1f}" width="11" height="12" fill="{SHADE_COLOURS.get(int(sample[3:]), "#999")}" stroke="#000"/>')
+        parts.append(label(x + 30, y, prose(text), "l", 12, 160))
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -3,9 +3,9 @@
 import json
 import subprocess
 
+import pikepdf
 import pytest
 from click.testing import CliRunner
-import pikepdf
 
 from generator import spec
 from generator.build import build
