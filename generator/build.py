@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,14 +59,18 @@ class Chunk:
 
 
 def _chunk(args) -> Chunk:
-    workbook, indices, single, pdf = args
+    """Derive, verify, render and compile one chunk (its two kinds of document at once when ``both``)."""
+    workbook, indices, single, pdf, both = args
     variants = [make_variant(workbook.requests, workbook.seed, i, workbook.students[i]) for i in indices]
     docs = documents(workbook, variants, single)
     batches = {}
     if pdf:
-        for kind, _ in DOCUMENTS:
-            group = [doc for doc in docs if doc.kind == kind]
-            batches[kind] = compile_batch([doc.source for doc in group], [f"{workbook.name}: {doc.stem}" for doc in group])
+        groups = {kind: [doc for doc in docs if doc.kind == kind] for kind, _ in DOCUMENTS}
+        with ThreadPoolExecutor(max_workers=len(groups) if both else 1) as threads:
+            futures = {kind: threads.submit(compile_batch, [d.source for d in group],
+                                            [f"{workbook.name}: {d.stem}" for d in group])
+                       for kind, group in groups.items()}
+            batches = {kind: future.result() for kind, future in futures.items()}
     return Chunk(variants, docs, batches)
 
 
@@ -89,7 +93,9 @@ def build_chunks(workbook: Workbook, only: str | None = None, jobs: int = 1, pdf
                 "variant(s); use the same spec, --seed and --variants/--roster as the original build"
             )
         plan = [next(r for r in plan if index in r)]
-    tasks = [(workbook, list(r), single, pdf) for r in plan]
+    # a lone chunk (one sheet, or --variant) with cores to spare compiles its worksheet and key side by side
+    lone = len(plan) == 1 and jobs > 1
+    tasks = [(workbook, list(r), single, pdf, lone) for r in plan]
     if executor is not None:
         pool = executor
     elif jobs > 1 and len(tasks) > 1:

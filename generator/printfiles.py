@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 
-import pikepdf
-
 from generator.texbuild import Batch
 
 
@@ -16,6 +14,8 @@ def duplex_merge(batches: list[Batch]) -> bytes:
     student's sheet and the start of the next on the two sides of one leaf. Pages come straight from the
     batches' combined PDFs, so the fonts each batch shares are stored once, not once per student.
     """
+    import pikepdf  # not needed, nor imported, by a one-sheet build
+
     out = pikepdf.new()
     sources = [pikepdf.open(io.BytesIO(batch.pdf)) for batch in batches]
     try:

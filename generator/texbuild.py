@@ -14,8 +14,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import pikepdf
-
 from generator import cache
 from generator.model import BuildError
 
@@ -193,6 +191,8 @@ def _compile(source: str, name: str, passes: int, time_limit: float, fmt: Path |
 # 0.11 s each per pass. The combined document below needs a single pass: it holds each document's pages
 # back until the document ends, so its page total is known before a footer is typeset. The documents'
 # own .tex files stay standard LaTeX (lastpage, two passes with latexmk); this wrapper exists only here.
+# It relies on what our templates do not use: running heads from marks (\markboth) and \thispagestyle,
+# which would be read when the held pages are shipped rather than when they were made.
 
 BATCH_MACROS = r"""\makeatletter
 \newwrite\derivbook@pages \immediate\openout\derivbook@pages=doc.pages
@@ -278,18 +278,23 @@ class Batch:
         return [range(start, start + count) for start, count in zip(starts, self.counts)]
 
     def documents(self) -> list[bytes]:
-        """One PDF per document, cut out of the combined one."""
+        """One PDF per document, cut out of the combined one (which is the document, when it is alone)."""
+        if len(self.counts) == 1:
+            return [self.pdf]
+        import pikepdf  # only here and for print files: a one-sheet build does without it
+
         with pikepdf.open(io.BytesIO(self.pdf)) as combined:
             return [save(combined, pages) for pages in self.ranges()]
 
     def part(self, position: int) -> Batch:
-        """The batch reduced to one of its documents (same bytes as cut out of the whole)."""
-        with pikepdf.open(io.BytesIO(self.pdf)) as combined:
-            return Batch(save(combined, self.ranges()[position]), (self.counts[position],))
+        """The batch reduced to one of its documents (the same bytes as ``documents()[position]``)."""
+        return Batch(self.documents()[position], (self.counts[position],))
 
 
-def save(source: pikepdf.Pdf, pages) -> bytes:
-    """A new PDF of ``pages`` of ``source``, written reproducibly (no timestamps, a fixed /ID)."""
+def save(source, pages) -> bytes:
+    """A new PDF of ``pages`` of ``source`` (a pikepdf.Pdf), written reproducibly (a fixed /ID)."""
+    import pikepdf
+
     pdf = pikepdf.new()
     pdf.pages.extend(source.pages[k] for k in pages)
     buffer = io.BytesIO()

@@ -258,6 +258,19 @@ def test_a_failure_while_publishing_leaves_earlier_outputs(good_output, monkeypa
     assert snapshot(out) == before and not leftovers(root)
 
 
+def tex_children(pid: int) -> list[int]:
+    """pdflatex processes started by ``pid``."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().split()
+        except OSError:
+            continue
+        if fields[1] == "(pdflatex)" and int(fields[3]) == pid:
+            found.append(int(fields[0]))
+    return found
+
+
 def test_sigterm_stops_a_real_build_and_keeps_earlier_outputs(good_output):
     root, out, before = good_output
     (root / "big.toml").write_text("variants = 40\n" + TINY)
@@ -265,7 +278,10 @@ def test_sigterm_stops_a_real_build_and_keeps_earlier_outputs(good_output):
         [sys.executable, "-m", "generator.cli", "build", str(root / "big.toml"), "--out", str(out), "--jobs", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parents[1],
     )
-    time.sleep(4)  # in the middle of compiling
+    deadline = time.monotonic() + 60
+    while not tex_children(process.pid) and time.monotonic() < deadline:  # in the middle of compiling
+        time.sleep(0.02)
+    assert tex_children(process.pid), "the build never started pdflatex"
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
