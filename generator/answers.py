@@ -69,20 +69,18 @@ def problem_record(number: int, problem) -> dict:
     }
 
 
-def document(workbook, variants) -> str:
-    """answers.json's text: deterministic key order and formatting, so one seed gives the same bytes."""
-    data = {
-        "schema": SCHEMA,
-        "title": workbook.title,
-        "seed": workbook.seed,
-        "variants": [
-            {
-                "id": variant.id,
-                "student": variant.student.name if variant.student else None,
-                **({"student_id": variant.student.id} if variant.student and variant.student.id else {}),
-                "problems": [problem_record(n, p) for n, p in enumerate(variant.problems, start=1)],
-            }
-            for variant in variants
-        ],
+def variant_record(variant) -> dict:
+    """One variant's entry in answers.json (plain JSON data, so a worker process can make it)."""
+    return {
+        "id": variant.id,
+        "student": variant.student.name if variant.student else None,
+        **({"student_id": variant.student.id} if variant.student and variant.student.id else {}),
+        "problems": [problem_record(n, p) for n, p in enumerate(variant.problems, start=1)],
     }
+
+
+def document(workbook, records: list[dict]) -> str:
+    """answers.json's text from the variants' records: deterministic key order and formatting, so one seed
+    gives the same bytes."""
+    data = {"schema": SCHEMA, "title": workbook.title, "seed": workbook.seed, "variants": records}
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

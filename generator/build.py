@@ -55,7 +55,9 @@ class Chunk:
 
     variants: list[Variant]
     docs: list[Document]
+    records: list[dict]  # answers.json's entries
     batches: dict[str, Batch]  # document kind -> the chunk's documents of that kind, compiled together
+    pdfs: dict[str, list[bytes]]  # document kind -> one PDF per variant, cut out of the batch
 
 
 def _chunk(args) -> Chunk:
@@ -71,7 +73,9 @@ def _chunk(args) -> Chunk:
                                             [f"{workbook.name}: {d.stem}" for d in group])
                        for kind, group in groups.items()}
             batches = {kind: future.result() for kind, future in futures.items()}
-    return Chunk(variants, docs, batches)
+    # answers.json's entries and the cut PDFs are made here, in the worker, not one after another at the end
+    pdfs = {kind: batch.documents() for kind, batch in batches.items()}
+    return Chunk(variants, docs, [answers.variant_record(v) for v in variants], batches, pdfs)
 
 
 def build_chunks(workbook: Workbook, only: str | None = None, jobs: int = 1, pdf: bool = True, executor=None,
@@ -121,8 +125,9 @@ def build_chunks(workbook: Workbook, only: str | None = None, jobs: int = 1, pdf
 def _select(chunk: Chunk, variant: str) -> Chunk:
     """The part of a chunk that belongs to one variant (its PDFs cut out of the chunk's batches)."""
     position = next(k for k, v in enumerate(chunk.variants) if v.id == variant)
-    return Chunk([chunk.variants[position]], [d for d in chunk.docs if d.variant.id == variant],
-                 {kind: batch.part(position) for kind, batch in chunk.batches.items()})
+    return Chunk([chunk.variants[position]], [d for d in chunk.docs if d.variant.id == variant], [chunk.records[position]],
+                 {kind: Batch(chunk.pdfs[kind][position], (batch.counts[position],)) for kind, batch in chunk.batches.items()},
+                 {kind: [pdfs[position]] for kind, pdfs in chunk.pdfs.items()})
 
 
 def variants_of(workbook: Workbook, only: str | None = None, jobs: int = 1, executor=None) -> list[Variant]:
@@ -196,7 +201,7 @@ def build(
     single = len(workbook.students) == 1 or only is not None
     files: dict[str, bytes] = {}
     if "json" in formats:
-        files["answers.json"] = answers.document(workbook, variants).encode()
+        files["answers.json"] = answers.document(workbook, [r for chunk in built for r in chunk.records]).encode()
     if "tex" in formats:
         files.update({f"{doc.stem}.tex": doc.source.encode() for doc in docs})
     if "html" in formats:
@@ -205,7 +210,7 @@ def build(
         files[f"{workbook.name}-moodle.xml"] = moodle.document(workbook, variants).encode()
     if "pdf" in formats:
         for kind, _ in DOCUMENTS:
-            pdfs = [pdf for chunk in built for pdf in chunk.batches[kind].documents()]
+            pdfs = [pdf for chunk in built for pdf in chunk.pdfs[kind]]
             stems = [doc.stem for doc in docs if doc.kind == kind]
             files.update({f"{stem}.pdf": data for stem, data in zip(stems, pdfs)})
             if not single:

@@ -286,10 +286,6 @@ class Batch:
         with pikepdf.open(io.BytesIO(self.pdf)) as combined:
             return [save(combined, pages) for pages in self.ranges()]
 
-    def part(self, position: int) -> Batch:
-        """The batch reduced to one of its documents (the same bytes as ``documents()[position]``)."""
-        return Batch(self.documents()[position], (self.counts[position],))
-
 
 def save(source, pages) -> bytes:
     """A new PDF of ``pages`` of ``source`` (a pikepdf.Pdf), written reproducibly (a fixed /ID)."""
