@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import sympy
@@ -91,7 +92,14 @@ def tex(value: Any, inline: bool = False) -> str:
         return r",\quad ".join(f"{tex(Tex(k))} = {tex(v)}" for k, v in value.items())
     if isinstance(value, sympy.MatrixBase):
         return _PRINTER.doprint(value)
-    return _PRINTER.doprint(sympy.sympify(value))
+    return _print(sympy.sympify(value))
+
+
+@functools.lru_cache(maxsize=8192)
+def _print(expr: sympy.Basic) -> str:
+    """LaTeX of an immutable expression, printed once per process: every variant shows the same general
+    results, and equal SymPy expressions (same structure, same assumptions) print the same."""
+    return _PRINTER.doprint(expr)
 
 
 def approx(value: Any, places: int, significant: bool = False) -> str:
