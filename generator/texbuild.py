@@ -1,4 +1,4 @@
-"""Runs pdflatex on a document in a private temporary directory, sandboxed and reproducible."""
+"""Runs pdflatex on batches of documents in a private temporary directory, sandboxed and reproducible."""
 
 from __future__ import annotations
 
@@ -136,54 +136,6 @@ def _dump_format(preamble: str, path: Path) -> None:
         os.replace(temp, path)
 
 
-def compile_pdf(source: str, name: str, passes: int = 2, time_limit: float = TIME_LIMIT) -> bytes:
-    """Compile LaTeX ``source`` to PDF bytes; ``name`` names the document in errors.
-
-    The first of two passes runs in draft mode (no PDF written) to record the page total. A PDF
-    compiled before from the same bytes with the same pdflatex is taken from the cache.
-    """
-    require_tex()
-    key = cache.digest("pdf", source, tex_version(), passes)
-    cached = cache.load("pdf", key)
-    if cached is not None:
-        return cached
-    fmt = preamble_format(source)
-    try:
-        pdf = _compile(source, name, passes, time_limit, fmt)
-    except BuildError as error:
-        if fmt is None or "format file" not in str(error).lower():
-            raise
-        fmt.unlink(missing_ok=True)  # a stale or broken format: drop it and compile without one
-        pdf = _compile(source, name, passes, time_limit, None)
-    cache.store("pdf", key, pdf)
-    return pdf
-
-
-def _compile(source: str, name: str, passes: int, time_limit: float, fmt: Path | None) -> bytes:
-    with tempfile.TemporaryDirectory(prefix="derivbook-tex-") as tmp:
-        workdir = Path(tmp)
-        (workdir / "doc.tex").write_text(source, encoding="utf-8")
-        if fmt is not None:
-            shutil.copyfile(fmt, workdir / "preamble.fmt")
-        for number in range(passes):
-            command = [
-                "pdflatex",
-                *(["-fmt=preamble"] if fmt is not None else []),
-                "-no-shell-escape",
-                "-interaction=nonstopmode",
-                "-halt-on-error",
-                "-file-line-error",
-                *(["-draftmode"] if number < passes - 1 else []),
-                "doc.tex",
-            ]
-            result = _run(command, workdir, time_limit, name)
-            if result.returncode != 0:
-                log_path = workdir / "doc.log"
-                log = log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else ""
-                raise BuildError(f"{name}: {first_error(log or result.stdout.decode(errors='replace'))}")
-        return (workdir / "doc.pdf").read_bytes()
-
-
 # --- Many documents in one pdflatex run -------------------------------------------------------------------
 #
 # Measured on the default workbook (2 cores): compiled one by one, a 12-page answer key costs 0.5 s of
@@ -252,16 +204,19 @@ def combine(sources: list[str]) -> tuple[str, list[int]]:
 def _locate(message: str, starts: list[int], sources: list[str], names: list[str]) -> str:
     """Rewrite ``./doc.tex:LINE: …`` of the combined file to the document, problem and line it came from."""
     found = re.match(r"\./doc\.tex:(\d+): (.*)", message)
-    if not found:
-        return f"{names[0]}: {message}" if len(names) == 1 else f"{', '.join(names)}: {message}"
-    line = int(found.group(1))
-    index = max((i for i, start in enumerate(starts) if start <= line), default=0)
+    context = re.search(r"\bl\.(\d+)", message)  # errors without a file:line prefix still give their l.N
+    line = int(found.group(1)) if found else int(context.group(1)) if context else 0
+    if line < starts[0]:  # not in any document's body: the preamble, a missing package, a time limit
+        others = f" (and {len(names) - 1} more in its batch)" if len(names) > 1 else ""
+        return f"{names[0]}{others}: {message}"
+    index = max(i for i, start in enumerate(starts) if start <= line)
+    detail = found.group(2) if found else message.removeprefix("! ")
     # the body's line in the document's own .tex (as written by --format tex)
     own = line - starts[index] + _parts(sources[index])[0].count("\n") + 2
     before = "\n".join(sources[index].splitlines()[:own])
     problem = re.findall(r"\\problemheading\{(\d+)\}", before)
     where = f"problem {problem[-1]}, " if problem else ""
-    detail = re.sub(r"\bl\.\d+", f"l.{own}", found.group(2))
+    detail = re.sub(r"\bl\.\d+", f"l.{own}", detail)
     return f"{names[index]}: {where}line {own}: {detail}"
 
 
@@ -335,7 +290,7 @@ def _compile_combined(source: str, fmt: Path | None, time_limit: float) -> tuple
             shutil.copyfile(fmt, workdir / "preamble.fmt")
         command = ["pdflatex", *(["-fmt=preamble"] if fmt is not None else []), "-no-shell-escape",
                    "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", "doc.tex"]
-        result = _run(command, workdir, time_limit, "batch")
+        result = _run(command, workdir, time_limit, "typesetting")
         if result.returncode != 0:
             log_path = workdir / "doc.log"
             log = log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else ""

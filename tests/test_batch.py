@@ -9,7 +9,7 @@ from generator import spec
 from generator.build import MOST_PER_CHUNK, build_chunks, chunks, documents, variants_of
 from generator.cli import main
 from generator.model import BuildError
-from generator.texbuild import compile_batch, compile_pdf
+from generator.texbuild import compile_batch, tex_environment
 
 SPEC = """title = "Batch"
 seed = 3
@@ -36,6 +36,14 @@ def rasters(pdf: bytes, folder, name) -> list[bytes]:
     return [p.read_bytes() for p in sorted(folder.glob(f"{name}-*.png"))]
 
 
+def latexmk(source: str, folder) -> bytes:
+    folder.mkdir()
+    (folder / "doc.tex").write_text(source, encoding="utf-8")
+    subprocess.run(["latexmk", "-pdf", "-quiet", "doc.tex"], cwd=folder, env=tex_environment(folder), check=True,
+                   capture_output=True, stdin=subprocess.DEVNULL)
+    return (folder / "doc.pdf").read_bytes()
+
+
 def test_batched_pages_are_pixel_identical_to_each_document_compiled_alone(tmp_path):
     (tmp_path / "s.toml").write_text(SPEC)
     workbook = spec.load(tmp_path / "s.toml", variants=3)
@@ -45,7 +53,7 @@ def test_batched_pages_are_pixel_identical_to_each_document_compiled_alone(tmp_p
         batch = compile_batch([d.source for d in group], [d.stem for d in group])
         assert len(batch.counts) == 3
         for doc, pdf in zip(group, batch.documents()):
-            alone = compile_pdf(doc.source, doc.stem)  # standard LaTeX, two passes for "Page x of y"
+            alone = latexmk(doc.source, tmp_path / doc.stem)  # what a teacher gets from the .tex alone
             assert rasters(pdf, tmp_path, f"b-{doc.stem}") == rasters(alone, tmp_path, f"a-{doc.stem}"), doc.stem
 
 
@@ -74,3 +82,11 @@ def test_one_variant_rebuilt_by_id_is_byte_identical_to_its_place_in_the_class(t
     for kind in ("worksheet", "answer-key"):
         assert (tmp_path / "one" / f"{kind}.pdf").read_bytes() == (tmp_path / "class" / f"{kind}-{second}.pdf").read_bytes()
     assert [len(c.variants) for c in build_chunks(workbook, pdf=False)] == [2, 2, 1, 1]
+
+
+def test_an_error_outside_every_document_names_the_batch_it_stopped():
+    source = "\\documentclass{article}\n\\usepackage{nosuchpackage}\n\\begin{document}\nHello\n\\end{document}\n"
+    with pytest.raises(BuildError) as caught:
+        compile_batch([source, source], ["week: worksheet-A", "week: worksheet-B"])
+    assert str(caught.value) == ("week: worksheet-A (and 1 more in its batch): LaTeX package nosuchpackage is missing "
+                                 "(Debian: apt-get install the TeX Live package that provides it)")

@@ -11,7 +11,7 @@ from generator import spec
 from generator.build import build
 from generator.cli import bundled_spec
 from generator.model import BuildError
-from generator.texbuild import compile_pdf
+from generator.texbuild import compile_batch
 from tests.test_catalog import CATALOG, flatten
 
 
@@ -114,15 +114,15 @@ def compile_log(source: str) -> str:
 
 
 def test_tex_cannot_read_files_outside_its_directory():
-    source = r"\documentclass{article}\begin{document}\input{/etc/hostname}\end{document}"
-    with pytest.raises(BuildError, match=r"^leak: ! LaTeX Error: File `/etc/hostname\.tex' not found"):
-        compile_pdf(source, "leak", passes=1)
-    reading = r"\documentclass{article}\begin{document}\newread\r\openin\r=/etc/hostname \read\r to\x[\x]\end{document}"
+    source = "\\documentclass{article}\n\\begin{document}\n\\input{/etc/hostname}\n\\end{document}\n"
+    with pytest.raises(BuildError, match=r"^leak: line 3: LaTeX Error: File `/etc/hostname\.tex' not found"):
+        compile_batch([source], ["leak"])
+    reading = "\\documentclass{article}\n\\begin{document}\n\\newread\\r\\openin\\r=/etc/hostname \\read\\r to\\x[\\x]\n\\end{document}\n"
     with pytest.raises(BuildError, match="Emergency stop"):  # \openin refused; \read then finds stdin closed
-        compile_pdf(reading, "read", passes=1)
+        compile_batch([reading], ["read"])
 
 
 def test_latex_failure_names_the_document_and_the_error_line():
     source = "\\documentclass{article}\n\\begin{document}\n\\undefinedmacro\n\\end{document}\n"
-    with pytest.raises(BuildError, match=r"^week-3: worksheet: \./doc\.tex:3: Undefined control sequence\. l\.3"):
-        compile_pdf(source, "week-3: worksheet")
+    with pytest.raises(BuildError, match=r"^week-3: worksheet: line 3: Undefined control sequence\. l\.3 \\undefinedmacro$"):
+        compile_batch([source], ["week-3: worksheet"])

@@ -23,7 +23,7 @@ from generator.engine import BudgetExceeded, make_problem
 from generator.model import BuildError, UserError
 from generator.output import MARKER, locked, publish
 from generator.registry import get
-from generator.texbuild import Batch, compile_pdf, first_error
+from generator.texbuild import Batch, compile_batch, first_error
 
 TINY = '[[problem]]\nderivation = "vector-norms"\n'
 
@@ -95,7 +95,7 @@ def spec_with_title(tmp_path: Path, title: str) -> Path:
 def worksheet_text(workbook) -> str:
     """Compile the first variant's worksheet (one pass) and read it back."""
     doc = documents(workbook, variants_of(workbook), single=True)[0]
-    pdf = compile_pdf(doc.source, "hostile", passes=1)
+    (pdf,) = compile_batch([doc.source], ["hostile"]).documents()
     out = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True)
     return out.stdout.decode()
 
@@ -339,9 +339,9 @@ def test_missing_tex_names_tex_live_and_the_install_command(tmp_path, monkeypatc
 
 
 def test_missing_latex_package_is_named_with_its_debian_package():
-    source = "\\documentclass{article}\\usepackage{derivbook-no-such-package}\\begin{document}x\\end{document}"
-    with pytest.raises(BuildError, match="LaTeX package derivbook-no-such-package is missing"):
-        compile_pdf(source, "sheet", passes=1)
+    source = "\\documentclass{article}\\usepackage{derivbook-no-such-package}\n\\begin{document}\nx\n\\end{document}\n"
+    with pytest.raises(BuildError, match="^sheet: LaTeX package derivbook-no-such-package is missing"):
+        compile_batch([source], ["sheet"])
     assert "texlive-pictures" in first_error("! LaTeX Error: File `pgfplots.sty' not found.")
     assert "texlive-latex-extra" in first_error("! LaTeX Error: File `lastpage.sty' not found.")
 
@@ -352,13 +352,13 @@ def test_missing_latex_package_is_named_with_its_debian_package():
 def test_tex_refuses_shell_escape_and_writes_outside_its_directory(tmp_path):
     target = tmp_path / "pwned"
     source = (
-        "\\documentclass{article}\\begin{document}"
+        "\\documentclass{article}\n\\begin{document}\n"
         f"\\immediate\\write18{{touch {target}}}"
         f"\\newwrite\\w\\immediate\\openout\\w={tmp_path}/written.tex\\immediate\\write\\w{{x}}\\immediate\\closeout\\w"
-        "ok\\end{document}"
+        "ok\n\\end{document}\n"
     )
     try:
-        compile_pdf(source, "escape", passes=1)
+        compile_batch([source], ["escape"])
     except BuildError:
         pass  # refusing to open the file is an error too; either way nothing is written
     assert not target.exists() and not (tmp_path / "written.tex").exists()
@@ -366,7 +366,7 @@ def test_tex_refuses_shell_escape_and_writes_outside_its_directory(tmp_path):
 
 def test_a_tex_loop_is_stopped_by_the_time_limit():
     with pytest.raises(BuildError, match="ran longer than 2 s and was stopped"):
-        compile_pdf("\\documentclass{article}\\begin{document}\\def\\x{\\x}\\x\\end{document}", "loop", time_limit=2)
+        compile_batch(["\\documentclass{article}\n\\begin{document}\n\\def\\x{\\x}\\x\n\\end{document}\n"], ["loop"], time_limit=2)
 
 
 # --- bounded work --------------------------------------------------------------------------------
