@@ -184,7 +184,7 @@ def build(spec, seed, variants, roster, sets, out, paper, formats, jobs, only, n
 def _run_build(run_build, workbook, out_dir, chosen, jobs, only, key, pool, started) -> None:
     count = 1 if only else len(workbook.students)
     if "pdf" in chosen and count > 1 and sys.stdout.isatty():
-        with click.progressbar(length=2 * count, label="Compiling", show_pos=True) as bar:
+        with click.progressbar(length=count, label="Variants", show_pos=True) as bar:
             written = run_build(workbook, out_dir, chosen, jobs, only, progress=bar.update, notice=_notice, remember=key,
                                 executor=pool)
     else:

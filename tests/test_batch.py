@@ -90,3 +90,11 @@ def test_an_error_outside_every_document_names_the_batch_it_stopped():
         compile_batch([source, source], ["week: worksheet-A", "week: worksheet-B"])
     assert str(caught.value) == ("week: worksheet-A (and 1 more in its batch): LaTeX package nosuchpackage is missing "
                                  "(Debian: apt-get install the TeX Live package that provides it)")
+
+
+def test_progress_counts_every_variant_once(tmp_path):
+    (tmp_path / "s.toml").write_text(SPEC)
+    workbook = spec.load(tmp_path / "s.toml", variants=5)
+    steps = []
+    build_chunks(workbook, jobs=2, pdf=False, progress=steps.append)
+    assert sum(steps) == 5 and len(steps) == len(chunks(5))
