@@ -11,6 +11,10 @@ import math
 from dataclasses import dataclass, field
 
 WIDTH, HEIGHT = 96.0, 42.0  # the frame of a plot, in mm
+TICK, TICK_LABEL = 1.2, 1.4  # tick length; gap between the frame and a tick label
+XLABEL, YLABEL = 7.0, 15.0  # how far below / left of the frame the axis labels sit
+LEFT, BOTTOM, TOP = 18.0, 13.0, 5.0  # room around the frame for labels (above it: the ·10ⁿ factor)
+LEGEND_GAP, LEGEND = 3.0, 40.0  # the legend's distance from the frame, and the room it takes on the right
 SHADES = (75, 40, 12)  # bar fills, percent black, one per group
 DASH, GAP = 2.2, 1.3  # mm
 
@@ -69,6 +73,12 @@ class Plot:
     notes: list[Note] = field(default_factory=list)
     legend: list[tuple[str, str]] = field(default_factory=list)  # (sample style, prose label), right of the frame
     yscale: str = ""  # e.g. "10^{-4}" when the y tick labels are divided by it
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        """The whole drawing, labels and legend included: (left, bottom, width, height) around the frame."""
+        right = LEGEND if self.legend else 4.0
+        return -LEFT, -BOTTOM, LEFT + self.width + right, BOTTOM + self.height + TOP
 
 
 @dataclass

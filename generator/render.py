@@ -170,6 +170,9 @@ def environment() -> jinja2.Environment:
         plot=plot, trusted=NoEscape,
     )
     env.tests["step"] = lambda item: isinstance(item, Step)
+    from generator import plot as plot_geometry  # the figure partial's spacings, shared with the SVG
+
+    env.globals["plot_geometry"] = plot_geometry
     return env
 
 

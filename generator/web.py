@@ -60,17 +60,18 @@ def svg(figure: Figure) -> Markup:
 
     Labels are HTML with MathML inside ``foreignObject``, so ``$\\sqrt{d}$`` reads as it does on paper.
     """
-    from generator.plot import layout
+    from generator import plot as g
 
-    plot = layout(figure.kind, figure.data)
-    left, bottom, top, right = 18.0, 13.0, 4.0, (52.0 if plot.legend else 8.0)
-    width, height = (left + plot.width + right) * SCALE, (top + plot.height + bottom) * SCALE
+    plot = g.layout(figure.kind, figure.data)
+    x0, y0, box_width, box_height = plot.box
+    width, height = box_width * SCALE, box_height * SCALE
+    tick_px = f"{g.TICK * SCALE:.1f}"
 
     def X(mm: float) -> float:
-        return (left + mm) * SCALE
+        return (mm - x0) * SCALE
 
     def Y(mm: float) -> float:
-        return (top + plot.height - mm) * SCALE
+        return (y0 + box_height - mm) * SCALE
 
     def label(x: float, y: float, content: str, anchor: str, size: int = 12, box: float = 120) -> str:
         horizontal = "flex-end" if "r" in anchor else "flex-start" if "l" in anchor else "center"
@@ -101,20 +102,20 @@ def svg(figure: Figure) -> Markup:
     parts.append(f'<rect x="{X(0):.1f}" y="{Y(plot.height):.1f}" width="{plot.width * SCALE:.1f}" '
                  f'height="{plot.height * SCALE:.1f}" fill="none" stroke="#000"/>')
     for tick in plot.xticks:
-        parts.append(f'<path d="M{X(tick.at):.1f},{Y(0):.1f}v-5M{X(tick.at):.1f},{Y(plot.height):.1f}v5" stroke="#000"/>')
-        parts.append(label(X(tick.at), Y(-1.4), mathml(tick.label), "t", 11))
+        parts.append(f'<path d="M{X(tick.at):.1f},{Y(0):.1f}v-{tick_px}M{X(tick.at):.1f},{Y(plot.height):.1f}v{tick_px}" stroke="#000"/>')
+        parts.append(label(X(tick.at), Y(-g.TICK_LABEL), mathml(tick.label), "t", 11))
     for tick in plot.yticks:
-        parts.append(f'<path d="M{X(0):.1f},{Y(tick.at):.1f}h5M{X(plot.width):.1f},{Y(tick.at):.1f}h-5" stroke="#000"/>')
-        parts.append(label(X(-1.4), Y(tick.at), mathml(tick.label), "r", 11))
+        parts.append(f'<path d="M{X(0):.1f},{Y(tick.at):.1f}h{tick_px}M{X(plot.width):.1f},{Y(tick.at):.1f}h-{tick_px}" stroke="#000"/>')
+        parts.append(label(X(-g.TICK_LABEL), Y(tick.at), mathml(tick.label), "r", 11))
     for note in plot.notes:
         parts.append(label(X(note.x), Y(note.y), mathml(note.text), note.anchor, 11))
     if plot.yscale:
         parts.append(label(X(0), Y(plot.height + 0.5), mathml(r"\cdot\," + plot.yscale), "bl", 11))
-    parts.append(label(X(plot.width / 2), Y(-7), prose(plot.xlabel), "t", 13, 300))
-    parts.append(f'<g transform="rotate(-90 {X(-15):.1f} {Y(plot.height / 2):.1f})">'
-                 f'{label(X(-15), Y(plot.height / 2), prose(plot.ylabel), "", 13, 300)}</g>')
+    parts.append(label(X(plot.width / 2), Y(-g.XLABEL), prose(plot.xlabel), "t", 13, 300))
+    parts.append(f'<g transform="rotate(-90 {X(-g.YLABEL):.1f} {Y(plot.height / 2):.1f})">'
+                 f'{label(X(-g.YLABEL), Y(plot.height / 2), prose(plot.ylabel), "", 13, 300)}</g>')
     for row, (sample, text) in enumerate(plot.legend):
-        x, y = X(plot.width + 3), Y(plot.height) + 8 + 22 * row
+        x, y = X(plot.width + g.LEGEND_GAP), Y(plot.height) + 8 + 22 * row
         if not sample.startswith("bar"):
             style = LINE_STYLES.get(sample, SOLID)
             parts.append(f'<line x1="{x:.1f}" y1="{y:.1f}" x2="{x + 24:.1f}" y2="{y:.1f}" {style}/>')

@@ -1,3 +1,4 @@
+import re
 import jinja2
 import pytest
 import sympy
@@ -56,3 +57,22 @@ def test_math_printing():
     assert tex([sympy.log(2), 0]) == r"\left(\ln 2,\ 0\right)"
     assert decimal(sympy.Rational(1, 3), 4) == "0.3333" and decimal(-1e-9, 3) == "0.000"
     assert approx(sympy.Matrix([[sympy.Rational(1, 4)]]), 2) == r"\begin{pmatrix}0.25\end{pmatrix}"
+
+
+def test_a_figure_draws_its_labels_outside_the_frame_and_inside_its_box():
+    from generator.model import Figure
+    from generator.plot import layout
+
+    figure = Figure("bars", {"groups": ["$T = 1$", "$T = 2$"], "series": [[(1, 0.2), (2, 0.8)], [(1, 0.4), (2, 0.6)]],
+                             "xlabel": "token $i$", "ylabel": "probability"})
+    problem = type("P", (), {"figure": figure})()
+    latex = render.environment().get_template("_figure.tex.j2").render(item={"problem": problem})
+    plot = layout(figure.kind, figure.data)
+    left, bottom, width, height = plot.box
+    placed = [(float(x), float(y), anchor) for x, y, anchor in
+              re.findall(r"\\put\((-?[\d.]+),(-?[\d.]+)\)\{\\makebox\(0,0\)\[(\w*)\]", latex)]
+    below = [y for _, y, anchor in placed if anchor == "t"]  # x tick labels and the x-axis label
+    beside = [x for x, _, anchor in placed if anchor == "r"]  # y tick labels
+    assert below and all(bottom < y < 0 for y in below)
+    assert beside and all(left < x < 0 for x in beside)
+    assert f"\\begin{{picture}}({width:g},{height:g})({left:g},{bottom:g})" in latex
