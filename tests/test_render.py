@@ -1,4 +1,5 @@
 import re
+
 import jinja2
 import pytest
 import sympy
