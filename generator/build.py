@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from generator import answers, cache, moodle, render
 from generator.build_options import DEFAULT_FORMATS, FORMATS  # noqa: F401 - FORMATS re-exported
-from generator.engine import Variant, make_variant, variant_id
+from generator.engine import Variant, derive_problems, make_variant, variant_id
 from generator.model import BuildError, UserError
 from generator.output import check_target, publish
 from generator.printfiles import duplex_merge
 from generator.spec import Workbook
-from generator.texbuild import Batch, compile_batch, require_tex
+from generator.texbuild import Batch, Stream, compile_batch, require_tex
 
 DOCUMENTS = (("worksheet", "worksheet.tex.j2"), ("answer-key", "answer-key.tex.j2"))
 PRINT_FILES = {"worksheet": "print-worksheets.pdf", "answer-key": "answer-keys.pdf"}
@@ -61,18 +62,16 @@ class Chunk:
 
 
 def _chunk(args) -> Chunk:
-    """Derive, verify, render and compile one chunk (its two kinds of document at once when ``both``)."""
-    workbook, indices, single, pdf, both = args
-    variants = [make_variant(workbook.requests, workbook.seed, i, workbook.students[i]) for i in indices]
-    docs = documents(workbook, variants, single)
-    batches = {}
-    if pdf:
-        groups = {kind: [doc for doc in docs if doc.kind == kind] for kind, _ in DOCUMENTS}
-        with ThreadPoolExecutor(max_workers=len(groups) if both else 1) as threads:
-            futures = {kind: threads.submit(compile_batch, [d.source for d in group],
-                                            [f"{workbook.name}: {d.stem}" for d in group])
-                       for kind, group in groups.items()}
-            batches = {kind: future.result() for kind, future in futures.items()}
+    """Derive, verify, render and compile one chunk (typesetting while deriving when ``overlap``)."""
+    workbook, indices, single, pdf, overlap = args
+    if pdf and overlap:
+        variants, docs, batches = _typeset_while_deriving(workbook, indices, single)
+    else:
+        variants = [make_variant(workbook.requests, workbook.seed, i, workbook.students[i]) for i in indices]
+        docs = documents(workbook, variants, single)
+        batches = {kind: compile_batch([d.source for d in docs if d.kind == kind],
+                                       [f"{workbook.name}: {d.stem}" for d in docs if d.kind == kind])
+                   for kind, _ in DOCUMENTS} if pdf else {}
     # answers.json's entries and the cut PDFs are made here, in the worker, not one after another at the end
     pdfs = {kind: batch.documents() for kind, batch in batches.items()}
     return Chunk(variants, docs, [answers.variant_record(v) for v in variants], batches, pdfs)
@@ -97,7 +96,7 @@ def build_chunks(workbook: Workbook, only: str | None = None, jobs: int = 1, pdf
                 "variant(s); use the same spec, --seed and --variants/--roster as the original build"
             )
         plan = [next(r for r in plan if index in r)]
-    # a lone chunk (one sheet, or --variant) with cores to spare compiles its worksheet and key side by side
+    # a lone chunk (one sheet, or --variant) with cores to spare has TeX typeset while SymPy derives
     lone = len(plan) == 1 and jobs > 1
     tasks = [(workbook, list(r), single, pdf, lone) for r in plan]
     if executor is not None:
@@ -139,23 +138,98 @@ def documents(workbook: Workbook, variants: list[Variant], single: bool) -> list
     """The worksheet and the answer key of every variant, as LaTeX."""
     out = []
     for variant in variants:
-        items = [
-            {"number": n, "problem": p, "points": r.points, "space": f"{r.space:g}"}
-            for n, (p, r) in enumerate(zip(variant.problems, workbook.requests), start=1)
-        ]
-        suffix = "" if single else f"-{variant.id}"
+        items = [_item(n, p, r) for n, (p, r) in enumerate(zip(variant.problems, workbook.requests), start=1)]
         for kind, template in DOCUMENTS:
-            source = render.render(
-                template,
-                title=workbook.title,
-                course=workbook.course,
-                instructions=workbook.instructions,
-                paper=workbook.paper,
-                variant=variant,
-                items=items,
-            )
-            out.append(Document(kind + suffix, kind, variant, source))
+            source = render.render(template, **_context(workbook, variant, items))
+            out.append(Document(_stem(kind, variant, single), kind, variant, source))
     return out
+
+
+def _item(number: int, problem, request) -> dict:
+    return {"number": number, "problem": problem, "points": request.points, "space": f"{request.space:g}"}
+
+
+def _context(workbook: Workbook, variant: Variant, items) -> dict:
+    return {"title": workbook.title, "course": workbook.course, "instructions": workbook.instructions,
+            "paper": workbook.paper, "variant": variant, "items": items}
+
+
+def _stem(kind: str, variant: Variant, single: bool) -> str:
+    return kind if single else f"{kind}-{variant.id}"
+
+
+class _Arriving:
+    """A variant's items for both of its documents, each problem derived when a template first reaches it."""
+
+    def __init__(self, workbook: Workbook, variant: Variant, before_deriving) -> None:
+        self._requests = workbook.requests
+        self._problems = derive_problems(workbook.requests, workbook.seed, variant.index)
+        self._variant, self._before = variant, before_deriving
+        self.items: list[dict] = []
+
+    def reader(self) -> _Reader:
+        return _Reader(self)
+
+    def item(self, k: int) -> dict:
+        if k == len(self.items):
+            self._before()
+            problem = next(self._problems)
+            self._variant.problems.append(problem)
+            self.items.append(_item(k + 1, problem, self._requests[k]))
+        return self.items[k]
+
+
+class _Reader:
+    """One template's way through the items; ``taken`` counts the items it has been given."""
+
+    def __init__(self, arriving: _Arriving) -> None:
+        self.arriving, self.taken = arriving, 0
+
+    def __iter__(self):
+        for k in range(len(self.arriving._requests)):
+            item = self.arriving.item(k)
+            self.taken = k + 1
+            yield item
+
+
+def _typeset_while_deriving(workbook: Workbook, indices: list[int], single: bool):
+    """A lone chunk with a core to spare: pdflatex typesets each problem while SymPy derives the next.
+
+    Both documents are rendered piece by piece (Jinja's generate) into one pdflatex pipe per kind
+    (texbuild.Stream). The answer key, the longer document, leads: it reaches each new problem first, and
+    what has been written goes to TeX just before SymPy derives it; the worksheet follows one problem
+    behind. Everything Python does stays in this one thread (SymPy is not thread-safe). TeX reads the very
+    bytes compile_batch would give it, so the PDFs are the same.
+    """
+    variants = [Variant(i, variant_id(workbook.seed, i), workbook.students[i]) for i in indices]
+    docs = []
+    with contextlib.ExitStack() as stack:
+        streams = {kind: stack.enter_context(Stream([f"{workbook.name}: {_stem(kind, v, single)}" for v in variants]))
+                   for kind, _ in DOCUMENTS}
+
+        def flush() -> None:
+            for stream in streams.values():
+                stream.flush()
+
+        (follower, _), (leader, _) = DOCUMENTS
+        for variant in variants:
+            arriving = _Arriving(workbook, variant, flush)
+            readers = {kind: arriving.reader() for kind, _ in DOCUMENTS}
+            pieces = {kind: render.generate(template, **_context(workbook, variant, readers[kind]))
+                      for kind, template in DOCUMENTS}
+            while pieces:
+                behind = follower in pieces and (leader not in pieces or readers[follower].taken < readers[leader].taken)
+                kind = follower if behind else leader
+                piece = next(pieces[kind], None)
+                if piece is None:
+                    del pieces[kind]
+                    streams[kind].end()
+                else:
+                    streams[kind].feed(piece)
+            docs += [Document(_stem(kind, variant, single), kind, variant, streams[kind].combiner.sources[-1])
+                     for kind, _ in DOCUMENTS]
+        batches = {kind: stream.finish() for kind, stream in streams.items()}
+    return variants, docs, batches
 
 
 def web_pages(workbook: Workbook, variants: list[Variant]) -> dict[str, bytes]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import signal
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -109,10 +110,14 @@ def make_problem(derivation: Derivation, params: dict, seed: int, budget: float 
 def make_variant(requests: list[Request], workbook_seed: int, index: int, student=None) -> Variant:
     """All problems of one variant, each from its own seed."""
     variant = Variant(index, variant_id(workbook_seed, index), student)
-    for request in requests:
-        seed = problem_seed(workbook_seed, index, request.key)
-        variant.problems.append(make_problem(request.derivation, request.params, seed))
+    variant.problems.extend(derive_problems(requests, workbook_seed, index))
     return variant
+
+
+def derive_problems(requests: list[Request], workbook_seed: int, index: int) -> Iterator[Problem]:
+    """The problems of variant ``index``, each derived and verified only when it is asked for."""
+    for request in requests:
+        yield make_problem(request.derivation, request.params, problem_seed(workbook_seed, index, request.key))
 
 
 def request(derivation_id: str, params: dict, key: str, where: str, **extra) -> Request:

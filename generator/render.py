@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -196,3 +197,8 @@ def html_environment() -> jinja2.Environment:
 def render(template: str, **context: Any) -> str:
     """Render one template with the given context."""
     return environment().get_template(template).render(**context)
+
+
+def generate(template: str, **context: Any) -> Iterator[str]:
+    """The same text as ``render``, piece by piece as the template makes it (pieces wait for lazy context)."""
+    return environment().get_template(template).generate(**context)

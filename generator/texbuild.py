@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fcntl
 import functools
 import io
 import os
 import pickle
 import re
+import select
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -174,12 +178,82 @@ BATCH_MACROS = r"""\makeatletter
 HOLD = 400  # pages one document may have
 
 
+MARKER = "\n\\begin{document}\n"
+END = "\\end{document}"
+HOLD_BACK = 256  # characters of a document not yet passed on: its closing \end{document} may be among them
+
+
 def _parts(source: str) -> tuple[str, str]:
-    marker = "\n\\begin{document}\n"
-    start, end = source.find(marker), source.rfind("\\end{document}")
+    start, end = source.find(MARKER), source.rfind(END)
     if start < 0 or end < start:
         raise BuildError("a batched document needs \\begin{document} and \\end{document} on lines of their own")
-    return source[: start + 1], source[start + len(marker) : end]
+    return source[: start + 1], source[start + len(MARKER) : end]
+
+
+class Combiner:
+    """The combined document of a batch, made as its documents arrive: whole, or piece by piece.
+
+    Each call returns the combined text that is final so far; a document's last ``HOLD_BACK`` characters
+    wait for its end, where its own ``\\end{document}`` is replaced by the batch's.
+    """
+
+    def __init__(self) -> None:
+        self.preamble: str | None = None
+        self.starts: list[int] = []  # the combined file's line where each document's body starts
+        self.sources: list[str] = []  # the documents completed so far
+        self._lines = 0
+        self._document: list[str] = []  # the current document's pieces
+        self._pending: list[str] = []  # its text not passed on yet
+        self._waiting = 0  # characters in _pending
+        self._in_body = False
+
+    def _emit(self, text: str) -> str:
+        self._lines += text.count("\n")
+        return text
+
+    def feed(self, piece: str) -> str:
+        """Another piece of the current document; returns the combined text that is now final."""
+        self._document.append(piece)
+        self._pending.append(piece)
+        self._waiting += len(piece)
+        out = ""
+        if not self._in_body:
+            text = "".join(self._pending)
+            start = text.find(MARKER)
+            if start < 0:
+                return ""
+            preamble = text[: start + 1]
+            if self.preamble is None:
+                self.preamble = preamble
+                out += self._emit(preamble + "\\begin{document}\n" + BATCH_MACROS % {"hold": HOLD})
+            elif preamble != self.preamble:
+                raise BuildError("documents batched together must share one preamble")
+            out += self._emit("\\derivbookdocument\n")
+            self.starts.append(self._lines + 1)
+            self._in_body = True
+            rest = text[start + len(MARKER) :]
+            self._pending, self._waiting = [rest], len(rest)
+        if self._waiting > 2 * HOLD_BACK:
+            text = "".join(self._pending)
+            out += self._emit(text[:-HOLD_BACK])
+            self._pending, self._waiting = [text[-HOLD_BACK:]], HOLD_BACK
+        return out
+
+    def end(self) -> str:
+        """The current document is complete; returns the rest of its body."""
+        source, rest = "".join(self._document), "".join(self._pending)
+        in_body, end = self._in_body, rest.rfind(END)
+        self._document, self._pending, self._waiting, self._in_body = [], [], 0, False
+        if not in_body:
+            _parts(source)  # names what is missing
+        if end < 0 or source.rfind(END) != len(source) - len(rest) + end:
+            raise BuildError("a batched document must end with \\end{document} on a line of its own")
+        self.sources.append(source)
+        return self._emit(rest[:end])
+
+    def close(self) -> str:
+        """The batch's own ending, after the last document."""
+        return self._emit("\\derivbookdocument\n\\end{document}\n")
 
 
 def combine(sources: list[str]) -> tuple[str, list[int]]:
@@ -187,18 +261,9 @@ def combine(sources: list[str]) -> tuple[str, list[int]]:
 
     Also returns the line of the combined file where each document's body starts (to name errors).
     """
-    preamble = _parts(sources[0])[0]
-    text = [preamble, "\\begin{document}\n", BATCH_MACROS % {"hold": HOLD}]
-    starts = []
-    for source in sources:
-        own, body = _parts(source)
-        if own != preamble:
-            raise BuildError("documents batched together must share one preamble")
-        text.append("\\derivbookdocument\n")
-        starts.append("".join(text).count("\n") + 1)
-        text.append(body)
-    text.append("\\derivbookdocument\n\\end{document}\n")
-    return "".join(text), starts
+    combiner = Combiner()
+    text = "".join(combiner.feed(source) + combiner.end() for source in sources) + combiner.close()
+    return text, combiner.starts
 
 
 def _locate(message: str, starts: list[int], sources: list[str], names: list[str]) -> str:
@@ -260,40 +325,166 @@ def compile_batch(sources: list[str], names: list[str], time_limit: float = TIME
     pdflatex is taken from the cache.
     """
     require_tex()
-    key = cache.digest("batch", *sources, tex_version())
-    cached = cache.load("pdf", key)
+    cached = cache.load("pdf", _batch_key(sources))
     if cached is not None:
         counts, pdf = pickle.loads(cached)
         return Batch(pdf, counts)
     combined, starts = combine(sources)
-    fmt = preamble_format(sources[0])
-    try:
-        pdf, counts = _compile_combined(combined, fmt, time_limit)
-    except BuildError as error:
-        if fmt is not None and "format file" in str(error).lower():
-            fmt.unlink(missing_ok=True)  # a stale or broken format: drop it and compile without one
-            pdf, counts = _compile_combined(combined, None, time_limit)
-        else:
-            raise BuildError(_locate(str(error), starts, sources, names)) from None
-    counts = counts[1:]  # the first flush, before the first document, holds no page
-    if len(counts) != len(sources):
-        raise BuildError(f"{names[0]}: the batched run recorded {len(counts)} documents, not {len(sources)}")
-    cache.store("pdf", key, pickle.dumps((tuple(counts), pdf)))
-    return Batch(pdf, tuple(counts))
+    return _typeset(combined, preamble_format(sources[0]), starts, sources, names, time_limit)
 
 
-def _compile_combined(source: str, fmt: Path | None, time_limit: float) -> tuple[bytes, list[int]]:
+def _typeset(combined: str, fmt: Path | None, starts: list[int], sources: list[str], names: list[str],
+             time_limit: float) -> Batch:
     with tempfile.TemporaryDirectory(prefix="derivbook-tex-") as tmp:
         workdir = Path(tmp)
-        (workdir / "doc.tex").write_text(source, encoding="utf-8")
-        if fmt is not None:
-            shutil.copyfile(fmt, workdir / "preamble.fmt")
-        command = ["pdflatex", *(["-fmt=preamble"] if fmt is not None else []), "-no-shell-escape",
-                   "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", "doc.tex"]
-        result = _run(command, workdir, time_limit, "typesetting")
-        if result.returncode != 0:
-            log_path = workdir / "doc.log"
-            log = log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else ""
-            raise BuildError(first_error(log or result.stdout.decode(errors="replace")))
-        counts = [int(line) for line in (workdir / "doc.pages").read_text().split()]
-        return (workdir / "doc.pdf").read_bytes(), counts
+        (workdir / "doc.tex").write_text(combined, encoding="utf-8")
+        process = _start(workdir, fmt)
+        in_time = _wait(process, time_limit)
+        return _result(in_time, process, workdir, fmt, combined, starts, sources, names, time_limit)
+
+
+def _batch_key(sources: list[str]) -> str:
+    return cache.digest("batch", *sources, tex_version())
+
+
+def _start(workdir: Path, fmt: Path | None) -> subprocess.Popen:
+    """pdflatex on ``workdir``/doc.tex (a file, or a pipe it reads as the document is written)."""
+    if fmt is not None:
+        shutil.copyfile(fmt, workdir / "preamble.fmt")
+    # -no-parse-first-line: TeX would open doc.tex twice (a %& line names a format), which a pipe cannot do
+    command = ["pdflatex", *(["-fmt=preamble"] if fmt is not None else []), "-no-parse-first-line",
+               "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", "doc.tex"]
+    with open(workdir / "doc.out", "wb") as console:
+        return subprocess.Popen(command, cwd=workdir, env=tex_environment(workdir), stdin=subprocess.DEVNULL,
+                                stdout=console, stderr=subprocess.STDOUT)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+
+
+def _wait(process: subprocess.Popen, seconds: float) -> bool:
+    """Wait for pdflatex to end; False if it ran past ``seconds`` (a TeX loop) and was stopped."""
+    try:
+        process.wait(timeout=max(seconds, 0))
+        return True
+    except subprocess.TimeoutExpired:
+        _stop(process)
+        return False
+    except BaseException:  # Ctrl-C, SIGTERM: pdflatex does not outlive the build
+        _stop(process)
+        raise
+
+
+def _result(in_time: bool, process: subprocess.Popen, workdir: Path, fmt: Path | None, combined: str,
+            starts: list[int], sources: list[str], names: list[str], time_limit: float) -> Batch:
+    """The batch a finished pdflatex run made, cached; or the error, traced to the document it came from."""
+    if not in_time:
+        message = f"typesetting: pdflatex ran longer than {time_limit:g} s and was stopped"
+        raise BuildError(_locate(message, starts, sources, names))
+    if process.returncode != 0:
+        log_path = workdir / "doc.log"
+        log = log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else ""
+        error = first_error(log or (workdir / "doc.out").read_text(encoding="utf-8", errors="replace"))
+        if fmt is None or "format file" not in error.lower():
+            raise BuildError(_locate(error, starts, sources, names))
+        fmt.unlink(missing_ok=True)  # a stale or broken format: drop it and compile without one
+        return _typeset(combined, None, starts, sources, names, time_limit)
+    counts = [int(line) for line in (workdir / "doc.pages").read_text().split()][1:]  # the first flush holds no page
+    if len(counts) != len(sources):
+        raise BuildError(f"{names[0]}: the batched run recorded {len(counts)} documents, not {len(sources)}")
+    batch = Batch((workdir / "doc.pdf").read_bytes(), tuple(counts))
+    cache.store("pdf", _batch_key(sources), pickle.dumps((batch.counts, batch.pdf)))
+    return batch
+
+
+PIPE_SIZE = 1 << 20  # bytes the pipe to pdflatex holds, so that writing it never waits for TeX
+
+
+class Stream:
+    """A batch typeset while its documents are still being written: pdflatex reads them through a pipe.
+
+    TeX typesets the first problems on one core while SymPy derives the next ones on the other. TeX reads
+    exactly the bytes ``compile_batch`` would give it (both go through ``Combiner``), so the PDF is the same
+    to the byte; only the order in which the work happens changes. Use it as a context manager: leaving it
+    before ``finish`` (an error, Ctrl-C) stops pdflatex and removes its directory.
+    """
+
+    def __init__(self, names: list[str], time_limit: float = TIME_LIMIT) -> None:
+        require_tex()
+        self.names, self.time_limit = names, time_limit
+        self.combiner = Combiner()
+        self._text: list[str] = []  # the combined document, as written
+        self._unsent = b""
+        self._fmt: Path | None = None
+        self._process: subprocess.Popen | None = None
+        self._pipe: int | None = None
+        self._directory = tempfile.TemporaryDirectory(prefix="derivbook-tex-")
+        self._workdir = Path(self._directory.name)
+
+    def __enter__(self) -> Stream:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pipe is not None:
+            os.close(self._pipe)
+            self._pipe = None
+        if self._process is not None:
+            _stop(self._process)
+        self._directory.cleanup()
+
+    def feed(self, piece: str) -> None:
+        """Another piece of the current document (its end is marked by ``end``)."""
+        self._add(self.combiner.feed(piece))
+
+    def end(self) -> None:
+        """The current document is complete."""
+        self._add(self.combiner.end())
+
+    def _add(self, text: str) -> None:
+        if text:
+            self._text.append(text)
+            self._unsent += text.encode("utf-8")
+        if self._process is None and self.combiner.preamble is not None:
+            self._fmt = preamble_format(self.combiner.preamble + "\\begin{document}\n")
+            os.mkfifo(self._workdir / "doc.tex")
+            self._process = _start(self._workdir, self._fmt)
+
+    def flush(self) -> None:
+        """Pass on what is written so far, as far as the pipe takes it without waiting."""
+        if self._process is None or not self._unsent:
+            return
+        if self._pipe is None:
+            try:  # a pipe opens for writing only once pdflatex (past loading its format) opened it for reading
+                self._pipe = os.open(self._workdir / "doc.tex", os.O_WRONLY | os.O_NONBLOCK)
+            except OSError as error:
+                if error.errno != errno.ENXIO:
+                    raise
+                return
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(self._pipe, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+        try:
+            written = os.write(self._pipe, self._unsent)
+        except BlockingIOError:
+            return
+        except BrokenPipeError:  # pdflatex stopped at an error: finish() reports it
+            written = len(self._unsent)
+        self._unsent = self._unsent[written:]
+
+    def finish(self) -> Batch:
+        """Write the batch's ending, wait for pdflatex, and return what it made (or raise its error)."""
+        self._add(self.combiner.close())
+        deadline = time.monotonic() + self.time_limit
+        while self._unsent and self._process.poll() is None and time.monotonic() < deadline:
+            self.flush()
+            if self._unsent:
+                select.select([], [self._pipe] if self._pipe is not None else [], [], 0.005)
+        if self._pipe is not None:
+            os.close(self._pipe)
+            self._pipe = None
+        in_time = _wait(self._process, deadline - time.monotonic())
+        combined = "".join(self._text)
+        return _result(in_time, self._process, self._workdir, self._fmt, combined, self.combiner.starts,
+                       self.combiner.sources, self.names, self.time_limit)

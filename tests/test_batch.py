@@ -1,15 +1,18 @@
 """Many documents in one pdflatex run: the same pages as compiled alone, errors traced to their source."""
 
+import os
+import random
 import subprocess
 
 import pytest
 from click.testing import CliRunner
 
-from generator import spec
+from generator import build as build_module
+from generator import engine, spec
 from generator.build import MOST_PER_CHUNK, build_chunks, chunks, documents, variants_of
 from generator.cli import main
 from generator.model import BuildError
-from generator.texbuild import compile_batch, tex_environment
+from generator.texbuild import Combiner, Stream, combine, compile_batch, tex_environment
 
 SPEC = """title = "Batch"
 seed = 3
@@ -98,3 +101,96 @@ def test_progress_counts_every_variant_once(tmp_path):
     steps = []
     build_chunks(workbook, jobs=2, pdf=False, progress=steps.append)
     assert sum(steps) == 5 and len(steps) == len(chunks(5))
+
+
+# --- typesetting while deriving (a lone sheet with a core to spare) ---------------------------------------
+
+
+def test_the_combined_document_is_the_same_whole_or_piece_by_piece(tmp_path):
+    (tmp_path / "s.toml").write_text(SPEC)
+    workbook = spec.load(tmp_path / "s.toml", variants=3)
+    sources = [d.source for d in documents(workbook, variants_of(workbook), single=False) if d.kind == "answer-key"]
+    dice = random.Random(5)
+    combiner, text = Combiner(), []
+    for source in sources:
+        start = 0
+        while start < len(source):
+            size = dice.choice([1, 7, 300, 2000])
+            text.append(combiner.feed(source[start : start + size]))
+            start += size
+        text.append(combiner.end())
+    text.append(combiner.close())
+    assert ("".join(text), combiner.starts) == combine(sources)
+    assert combiner.sources == sources
+
+
+def test_a_sheet_typeset_while_derived_is_byte_identical_to_one_compiled_after(tmp_path, monkeypatch):
+    (tmp_path / "s.toml").write_text(SPEC)
+    streamed = []
+    monkeypatch.setattr(build_module.Stream, "finish", spy(build_module.Stream.finish, streamed))
+    common = ["build", str(tmp_path / "s.toml"), "--no-cache", "--format", "pdf,tex,json"]
+    after = CliRunner().invoke(main, [*common, "--jobs", "1", "--out", str(tmp_path / "after")])
+    assert after.exit_code == 0 and not streamed, after.output
+    during = CliRunner().invoke(main, [*common, "--jobs", "2", "--out", str(tmp_path / "during")])
+    assert during.exit_code == 0 and len(streamed) == 2, during.output  # worksheet and key, each one pipe
+    names = sorted(os.listdir(tmp_path / "after"))
+    assert names == sorted(os.listdir(tmp_path / "during")) and "answer-key.pdf" in names
+    for name in names:
+        assert (tmp_path / "during" / name).read_bytes() == (tmp_path / "after" / name).read_bytes(), name
+
+
+def spy(method, calls):
+    def wrapper(self, *args):
+        calls.append(self)
+        return method(self, *args)
+
+    return wrapper
+
+
+def test_a_latex_error_while_streaming_is_traced_as_in_a_batch(tmp_path):
+    (tmp_path / "s.toml").write_text(SPEC)
+    workbook = spec.load(tmp_path / "s.toml", variants=2)
+    group = [d for d in documents(workbook, variants_of(workbook), single=False) if d.kind == "worksheet"]
+    lines = group[1].source.splitlines()
+    line = next(k for k, text in enumerate(lines) if text.startswith("\\problemheading{2}")) + 2
+    sources = [group[0].source, "\n".join([*lines[: line - 1], "\\undefinedmacro", *lines[line - 1 :]]) + "\n"]
+    names = [group[0].stem, group[1].stem]
+    with pytest.raises(BuildError) as batched:
+        compile_batch(sources, names)
+    with Stream(names) as stream, pytest.raises(BuildError) as streamed:
+        for source in sources:
+            for start in range(0, len(source), 500):
+                stream.feed(source[start : start + 500])
+                stream.flush()
+            stream.end()
+        stream.finish()
+    assert str(streamed.value) == str(batched.value)
+    assert str(streamed.value).startswith(f"{group[1].stem}: problem 2, line {line}: Undefined control sequence")
+
+
+def test_a_tex_loop_while_streaming_is_stopped_by_the_time_limit():
+    with Stream(["loop"], time_limit=2) as stream, pytest.raises(BuildError, match="ran longer than 2 s and was stopped"):
+        stream.feed("\\documentclass{article}\n\\begin{document}\n\\def\\x{\\x}\\x\n" + "filler\n" * 100000 + "\\end{document}\n")
+        stream.end()
+        stream.finish()
+
+
+def test_a_failed_derivation_while_streaming_stops_pdflatex_and_leaves_nothing(tmp_path, monkeypatch):
+    (tmp_path / "s.toml").write_text(SPEC)
+    workbook = spec.load(tmp_path / "s.toml")
+    started = []
+    monkeypatch.setattr(build_module.Stream, "flush", spy(build_module.Stream.flush, started))
+    real = engine.make_problem
+
+    def second_fails(derivation, *args):
+        if derivation.id == "softmax-jacobian":
+            raise BuildError("softmax-jacobian: a failure in the middle of a sheet")
+        return real(derivation, *args)
+
+    monkeypatch.setattr(engine, "make_problem", second_fails)
+    with pytest.raises(BuildError, match="in the middle of a sheet"):
+        build_chunks(workbook, jobs=2)
+    streams = {id(s): s for s in started}.values()
+    assert len(streams) == 2 and all(s._process is not None for s in streams)  # TeX had started
+    assert all(s._process.poll() is not None for s in streams)  # and was stopped
+    assert not any(s._workdir.exists() for s in streams)
