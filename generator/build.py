@@ -102,6 +102,8 @@ def build_chunks(workbook: Workbook, only: str | None = None, jobs: int = 1, pdf
     if executor is not None:
         pool = executor
     elif jobs > 1 and len(tasks) > 1:
+        if pdf:  # every worker cuts its batches into sheets, and this process merges the print files:
+            import pikepdf  # noqa: F401 - imported once, here, and inherited by the forked workers
         # each worker imports the derivations and loads their general results once, for all its chunks
         pool = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=multiprocessing.get_context("fork"))
     else:
