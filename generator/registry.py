@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import importlib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from types import ModuleType
 
@@ -70,17 +70,31 @@ def read_declarations(path: Path) -> Derivation:
     return Derivation(found["ID"], found["TITLE"], found["TOPIC"], found["PARAMS"], path.stem)
 
 
+def _folder() -> Path:
+    return Path(derivations.__file__).parent
+
+
 @lru_cache(maxsize=1)
 def catalog() -> dict[str, Derivation]:
     """Every derivation, by id, in the order of their file names."""
-    folder = Path(derivations.__file__).parent
-    found = [read_declarations(p) for p in sorted(folder.glob("*.py")) if not p.name.startswith("_")]
+    found = [_declared(p.stem) for p in sorted(_folder().glob("*.py")) if not p.name.startswith("_")]
     return {d.id: d for d in found}
 
 
+@cache
+def _declared(stem: str) -> Derivation:
+    return read_declarations(_folder() / f"{stem}.py")
+
+
 def get(derivation_id: str, where: str = "derivation") -> Derivation:
-    """The derivation with this id, or a UserError listing the known ids."""
+    """The derivation with this id, or a UserError listing the known ids.
+
+    A file is named after its id, so a spec's derivations are read without parsing the whole catalog.
+    """
+    stem = derivation_id.replace("-", "_")
+    if stem.isidentifier() and not stem.startswith("_") and (_folder() / f"{stem}.py").is_file():
+        derivation = _declared(stem)
+        if derivation.id == derivation_id:
+            return derivation
     known = catalog()
-    if derivation_id not in known:
-        raise UserError(f"{where}: unknown derivation {derivation_id!r} (known: {', '.join(known)})")
-    return known[derivation_id]
+    raise UserError(f"{where}: unknown derivation {derivation_id!r} (known: {', '.join(known)})")
