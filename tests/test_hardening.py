@@ -271,22 +271,26 @@ def tex_children(pid: int) -> list[int]:
     return found
 
 
-def test_sigterm_stops_a_real_build_and_keeps_earlier_outputs(good_output):
+@pytest.mark.parametrize("big, jobs", [("variants = 40\n" + TINY, "1"), (TINY * 30, "2")],
+                         ids=["compiling a batch", "typesetting a sheet while deriving it"])
+def test_sigterm_stops_a_real_build_and_keeps_earlier_outputs(good_output, big, jobs):
     root, out, before = good_output
-    (root / "big.toml").write_text("variants = 40\n" + TINY)
+    (root / "big.toml").write_text(big)
     process = subprocess.Popen(
-        [sys.executable, "-m", "generator.cli", "build", str(root / "big.toml"), "--out", str(out), "--jobs", "1"],
+        [sys.executable, "-m", "generator.cli", "build", str(root / "big.toml"), "--out", str(out), "--jobs", jobs],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parents[1],
     )
     deadline = time.monotonic() + 60
     while not tex_children(process.pid) and time.monotonic() < deadline:  # in the middle of compiling
         time.sleep(0.02)
-    assert tex_children(process.pid), "the build never started pdflatex"
+    tex = tex_children(process.pid)
+    assert tex, "the build never started pdflatex"
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     assert "interrupted; earlier outputs are unchanged" in err
     assert snapshot(out) == before and not leftovers(root)
+    assert not [pid for pid in tex if Path(f"/proc/{pid}").exists()], "pdflatex outlived the build"
 
 
 def test_concurrent_builds_into_one_directory_take_turns(tmp_path):
