@@ -463,8 +463,9 @@ class Stream:
                 if error.errno != errno.ENXIO:
                     raise
                 return
-            with contextlib.suppress(OSError):
-                fcntl.fcntl(self._pipe, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+            if hasattr(fcntl, "F_SETPIPE_SZ"):  # Linux; elsewhere the pipe keeps its size
+                with contextlib.suppress(OSError):
+                    fcntl.fcntl(self._pipe, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
         try:
             written = os.write(self._pipe, self._unsent)
         except BlockingIOError:
@@ -475,6 +476,8 @@ class Stream:
 
     def finish(self) -> Batch:
         """Write the batch's ending, wait for pdflatex, and return what it made (or raise its error)."""
+        if self._process is None:
+            raise BuildError(f"{', '.join(self.names) or 'a batch'}: no document to typeset")
         self._add(self.combiner.close())
         deadline = time.monotonic() + self.time_limit
         while self._unsent and self._process.poll() is None and time.monotonic() < deadline:
