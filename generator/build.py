@@ -230,6 +230,8 @@ def _typeset_while_deriving(workbook: Workbook, indices: list[int], single: bool
                     streams[kind].feed(piece)
             docs += [Document(_stem(kind, variant, single), kind, variant, streams[kind].combiner.sources[-1])
                      for kind, _ in DOCUMENTS]
+        for stream in streams.values():
+            stream.close()
         batches = {kind: stream.finish() for kind, stream in streams.items()}
     return variants, docs, batches
 

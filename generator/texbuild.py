@@ -421,6 +421,7 @@ class Stream:
         self._fmt: Path | None = None
         self._process: subprocess.Popen | None = None
         self._pipe: int | None = None
+        self._deadline: float | None = None  # set when the document is complete: TeX must end by then
         self._directory = tempfile.TemporaryDirectory(prefix="derivbook-tex-")
         self._workdir = Path(self._directory.name)
 
@@ -474,20 +475,28 @@ class Stream:
             written = len(self._unsent)
         self._unsent = self._unsent[written:]
 
-    def finish(self) -> Batch:
-        """Write the batch's ending, wait for pdflatex, and return what it made (or raise its error)."""
+    def close(self) -> None:
+        """Write the batch's ending and pass everything on: TeX has the whole document (waits for TeX to
+        read it, at most the time limit). Closing every stream before finishing any lets their TeX runs end
+        side by side."""
         if self._process is None:
             raise BuildError(f"{', '.join(self.names) or 'a batch'}: no document to typeset")
+        if self._deadline is not None:
+            return
         self._add(self.combiner.close())
-        deadline = time.monotonic() + self.time_limit
-        while self._unsent and self._process.poll() is None and time.monotonic() < deadline:
+        self._deadline = time.monotonic() + self.time_limit
+        while self._unsent and self._process.poll() is None and time.monotonic() < self._deadline:
             self.flush()
             if self._unsent:
                 select.select([], [self._pipe] if self._pipe is not None else [], [], 0.005)
         if self._pipe is not None:
             os.close(self._pipe)
             self._pipe = None
-        in_time = _wait(self._process, deadline - time.monotonic())
+
+    def finish(self) -> Batch:
+        """Close the stream if it is not, wait for pdflatex, and return what it made (or raise its error)."""
+        self.close()
+        in_time = _wait(self._process, self._deadline - time.monotonic())
         combined = "".join(self._text)
         return _result(in_time, self._process, self._workdir, self._fmt, combined, self.combiner.starts,
                        self.combiner.sources, self.names, self.time_limit)
