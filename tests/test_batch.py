@@ -60,17 +60,23 @@ def test_batched_pages_are_pixel_identical_to_each_document_compiled_alone(tmp_p
             assert rasters(pdf, tmp_path, f"b-{doc.stem}") == rasters(alone, tmp_path, f"a-{doc.stem}"), doc.stem
 
 
-def test_a_latex_error_in_a_batch_names_the_document_problem_and_line(tmp_path):
+def broken_batch(tmp_path) -> tuple[list[str], list[str], int]:
+    """Two worksheets, the second with an undefined macro in its problem 2: sources, names, that line."""
     (tmp_path / "s.toml").write_text(SPEC)
     workbook = spec.load(tmp_path / "s.toml", variants=2)
     group = [d for d in documents(workbook, variants_of(workbook), single=False) if d.kind == "worksheet"]
     lines = group[1].source.splitlines()
     line = next(k for k, text in enumerate(lines) if text.startswith("\\problemheading{2}")) + 2
     broken = "\n".join([*lines[: line - 1], "\\undefinedmacro", *lines[line - 1 :]]) + "\n"
+    return [group[0].source, broken], [group[0].stem, group[1].stem], line
+
+
+def test_a_latex_error_in_a_batch_names_the_document_problem_and_line(tmp_path):
+    sources, names, line = broken_batch(tmp_path)
     with pytest.raises(BuildError) as caught:
-        compile_batch([group[0].source, broken], [group[0].stem, group[1].stem])
+        compile_batch(sources, names)
     message = str(caught.value)
-    assert message.startswith(f"{group[1].stem}: problem 2, line {line}: Undefined control sequence"), message
+    assert message.startswith(f"{names[1]}: problem 2, line {line}: Undefined control sequence"), message
     assert "\n" not in message
 
 
@@ -148,13 +154,7 @@ def spy(method, calls):
 
 
 def test_a_latex_error_while_streaming_is_traced_as_in_a_batch(tmp_path):
-    (tmp_path / "s.toml").write_text(SPEC)
-    workbook = spec.load(tmp_path / "s.toml", variants=2)
-    group = [d for d in documents(workbook, variants_of(workbook), single=False) if d.kind == "worksheet"]
-    lines = group[1].source.splitlines()
-    line = next(k for k, text in enumerate(lines) if text.startswith("\\problemheading{2}")) + 2
-    sources = [group[0].source, "\n".join([*lines[: line - 1], "\\undefinedmacro", *lines[line - 1 :]]) + "\n"]
-    names = [group[0].stem, group[1].stem]
+    sources, names, line = broken_batch(tmp_path)
     with pytest.raises(BuildError) as batched:
         compile_batch(sources, names)
     with Stream(names) as stream, pytest.raises(BuildError) as streamed:
@@ -165,7 +165,7 @@ def test_a_latex_error_while_streaming_is_traced_as_in_a_batch(tmp_path):
             stream.end()
         stream.finish()
     assert str(streamed.value) == str(batched.value)
-    assert str(streamed.value).startswith(f"{group[1].stem}: problem 2, line {line}: Undefined control sequence")
+    assert str(streamed.value).startswith(f"{names[1]}: problem 2, line {line}: Undefined control sequence")
 
 
 def test_a_tex_loop_while_streaming_is_stopped_by_the_time_limit():
