@@ -10,6 +10,8 @@ from sympy.printing.latex import LatexPrinter
 
 from generator.model import Math, Tex
 
+SHORT_NUMERATOR = 12  # characters of LaTeX: a numerator this short is never broken off its denominator
+
 
 class WorkbookPrinter(LatexPrinter):
     """SymPy's LaTeX printer with the conventions of a printed workbook."""
@@ -18,6 +20,19 @@ class WorkbookPrinter(LatexPrinter):
         super().__init__(
             {"ln_notation": True, "mat_str": "pmatrix", "mat_delim": "", "fold_short_frac": False, "long_frac_ratio": 1}
         )
+
+    def _print_Mul(self, expr):
+        # a long numerator over a short denominator is broken off (long_frac_ratio: \frac{1}{5}(a + b + …)),
+        # but a short one stays one fraction: \frac{2 \sqrt{5}}{5}, not \frac{2}{5} \sqrt{5}
+        numerator, denominator = sympy.fraction(expr, exact=True)
+        if denominator == 1 or len(super()._print(numerator)) > SHORT_NUMERATOR:
+            return super()._print_Mul(expr)
+        ratio = self._settings["long_frac_ratio"]
+        self._settings["long_frac_ratio"] = None
+        try:
+            return super()._print_Mul(expr)
+        finally:
+            self._settings["long_frac_ratio"] = ratio
 
     def _print_Indexed(self, expr):
         base = self._print(expr.base.label)

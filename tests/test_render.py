@@ -60,6 +60,14 @@ def test_math_printing():
     assert approx(sympy.Matrix([[sympy.Rational(1, 4)]]), 2) == r"\begin{pmatrix}0.25\end{pmatrix}"
 
 
+def test_a_short_numerator_stays_one_fraction_and_a_long_one_is_broken_off():
+    x, y = sympy.symbols("x y")
+    assert tex(2 * sympy.sqrt(5) / 5) == r"\frac{2 \sqrt{5}}{5}"  # not \frac{2}{5} \sqrt{5}
+    assert tex(-3 * sympy.log(2) / 4) == r"- \frac{3 \ln 2}{4}"
+    long = sympy.Mul(sympy.Rational(1, 5), x + y + 3 * x * y + 7, evaluate=False)
+    assert tex(long) == r"\frac{1}{5} \left(3 x y + x + y + 7\right)"
+
+
 def test_a_figure_draws_its_labels_outside_the_frame_and_inside_its_box():
     from generator.model import Figure
     from generator.plot import layout
