@@ -169,6 +169,9 @@ class _Arriving:
         self._variant, self._before = variant, before_deriving
         self.items: list[dict] = []
 
+    def __len__(self) -> int:
+        return len(self._requests)
+
     def reader(self) -> _Reader:
         return _Reader(self)
 
@@ -188,7 +191,7 @@ class _Reader:
         self.arriving, self.taken = arriving, 0
 
     def __iter__(self):
-        for k in range(len(self.arriving._requests)):
+        for k in range(len(self.arriving)):
             item = self.arriving.item(k)
             self.taken = k + 1
             yield item
@@ -213,7 +216,7 @@ def _typeset_while_deriving(workbook: Workbook, indices: list[int], single: bool
             for stream in streams.values():
                 stream.flush()
 
-        (follower, _), (leader, _) = DOCUMENTS
+        leader, follower = "answer-key", "worksheet"
         for variant in variants:
             arriving = _Arriving(workbook, variant, flush)
             readers = {kind: arriving.reader() for kind, _ in DOCUMENTS}
