@@ -65,6 +65,9 @@ class Command(click.Command):
                 raise
             click.echo(f"derivbook: internal error: {type(error).__name__}: {_one_line(error)} (run with --debug)", err=True)
             ctx.exit(1)
+        finally:  # an interrupt can come between starting pdflatex and keeping hold of it: none outlives a command
+            if "generator.texbuild" in sys.modules:
+                sys.modules["generator.texbuild"].stop_typesetting()
 
 
 class Group(click.Group):

@@ -12,8 +12,10 @@ import pickle
 import re
 import select
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,13 +95,18 @@ _private_formats = tempfile.TemporaryDirectory(prefix="derivbook-formats-")  # w
 
 
 def _run(command: list[str], workdir: Path, time_limit: float, name: str) -> subprocess.CompletedProcess:
+    """pdflatex run to its end; stopped (and waited for) past ``time_limit``, on Ctrl-C or SIGTERM."""
+    process = _popen(command, workdir, subprocess.PIPE)
     try:
-        return subprocess.run(
-            command, cwd=workdir, env=tex_environment(workdir), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=time_limit, check=False,
-        )
+        output, _ = process.communicate(timeout=time_limit)
     except subprocess.TimeoutExpired:
+        _stop(process)
         raise BuildError(f"{name}: pdflatex ran longer than {time_limit:g} s and was stopped") from None
+    except BaseException:
+        _stop(process)
+        raise
+    _RUNNING.discard(process)
+    return subprocess.CompletedProcess(command, process.returncode, output)
 
 
 def preamble_format(source: str) -> Path | None:
@@ -347,6 +354,15 @@ def _batch_key(sources: list[str]) -> str:
     return cache.digest("batch", *sources, tex_version())
 
 
+_RUNNING: set[subprocess.Popen] = set()  # pdflatex processes started and not yet waited for
+
+
+def stop_typesetting() -> None:
+    """Stop every pdflatex this process is running (a failed or interrupted build, from any thread)."""
+    for process in list(_RUNNING):
+        _stop(process)
+
+
 def _start(workdir: Path, fmt: Path | None) -> subprocess.Popen:
     """pdflatex on ``workdir``/doc.tex (a file, or a pipe it reads as the document is written)."""
     if fmt is not None:
@@ -355,20 +371,38 @@ def _start(workdir: Path, fmt: Path | None) -> subprocess.Popen:
     command = ["pdflatex", *(["-fmt=preamble"] if fmt is not None else []), "-no-parse-first-line",
                "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", "doc.tex"]
     with open(workdir / "doc.out", "wb") as console:
-        return subprocess.Popen(command, cwd=workdir, env=tex_environment(workdir), stdin=subprocess.DEVNULL,
-                                stdout=console, stderr=subprocess.STDOUT)
+        return _popen(command, workdir, console)
+
+
+def _popen(command: list[str], workdir: Path, stdout) -> subprocess.Popen:
+    """pdflatex started and remembered (stop_typesetting), with TeX's environment, its output to ``stdout``."""
+    # Ctrl-C or SIGTERM (KeyboardInterrupt, main thread only) waits until pdflatex is remembered: raised
+    # inside Popen, it would leave a pdflatex nobody stops
+    held = threading.current_thread() is threading.main_thread()
+    if held:
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        process = subprocess.Popen(command, cwd=workdir, env=tex_environment(workdir), stdin=subprocess.DEVNULL,
+                                   stdout=stdout, stderr=subprocess.STDOUT)
+        _RUNNING.add(process)
+    finally:
+        if held:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    return process
 
 
 def _stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
         process.kill()
     process.wait()
+    _RUNNING.discard(process)
 
 
 def _wait(process: subprocess.Popen, seconds: float) -> bool:
     """Wait for pdflatex to end; False if it ran past ``seconds`` (a TeX loop) and was stopped."""
     try:
         process.wait(timeout=max(seconds, 0))
+        _RUNNING.discard(process)
         return True
     except subprocess.TimeoutExpired:
         _stop(process)

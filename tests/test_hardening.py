@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator import spec
+from generator import spec, texbuild
 from generator.build import build, documents, variants_of
 from generator.cli import main
 from generator.engine import BudgetExceeded, make_problem
@@ -291,6 +291,28 @@ def test_sigterm_stops_a_real_build_and_keeps_earlier_outputs(good_output, big, 
     assert "interrupted; earlier outputs are unchanged" in err
     assert snapshot(out) == before and not leftovers(root)
     assert not [pid for pid in tex if Path(f"/proc/{pid}").exists()], "pdflatex outlived the build"
+
+
+def test_an_interrupted_tex_run_is_stopped_and_waited_for(tmp_path, monkeypatch):
+    """Ctrl-C in the middle of a run (here: building a preamble format) leaves no pdflatex, not even a zombie."""
+    (tmp_path / "doc.tex").write_text("\\def\\x{\\x}\\x\n")  # a TeX loop: only the interrupt ends it
+    started = []
+    real = texbuild._popen
+    monkeypatch.setattr(texbuild, "_popen", lambda *args: started.append(real(*args)) or started[-1])
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            texbuild._run(["pdflatex", "-interaction=nonstopmode", "doc.tex"], tmp_path, 60, "loop")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert len(started) == 1 and started[0].returncode is not None  # stopped and waited for
+    assert not Path(f"/proc/{started[0].pid}").exists() and not texbuild._RUNNING
 
 
 def test_concurrent_builds_into_one_directory_take_turns(tmp_path):
