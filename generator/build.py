@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator import answers, cache, moodle, render
+from generator import answers, cache, moodle, parallel, render
 from generator.build_options import DEFAULT_FORMATS, FORMATS  # noqa: F401 - FORMATS re-exported
 from generator.engine import Variant, derive_problems, make_variant, variant_id
 from generator.model import BuildError, UserError
 from generator.output import check_target, publish
+from generator.parallel import MOST_PER_CHUNK, chunks  # noqa: F401 - MOST_PER_CHUNK re-exported
 from generator.printfiles import duplex_merge
 from generator.spec import Workbook
-from generator.texbuild import Batch, Stream, compile_batch, require_tex
+from generator.texbuild import Batch, Stream, compile_batch, require_tex, stop_typesetting
 
 DOCUMENTS = (("worksheet", "worksheet.tex.j2"), ("answer-key", "answer-key.tex.j2"))
 PRINT_FILES = {"worksheet": "print-worksheets.pdf", "answer-key": "answer-keys.pdf"}
@@ -30,24 +30,6 @@ class Document:
     kind: str
     variant: Variant
     source: str
-
-
-MOST_PER_CHUNK = 8  # variants typeset in one pdflatex run per document kind
-FEWEST_CHUNKS = 4  # small classes still spread over cores
-
-
-def chunks(count: int) -> list[range]:
-    """The variants' indices cut into consecutive chunks, each built by one worker in one TeX run per kind.
-
-    Depends on the number of variants only, never on --jobs or the machine: a chunk's PDFs share font
-    subsets, so the same chunks are what make every build of a spec and seed byte-identical.
-    """
-    number = max(-(-count // MOST_PER_CHUNK), min(count, FEWEST_CHUNKS))
-    size, extra = divmod(count, number)
-    bounds = [0]
-    for k in range(number):
-        bounds.append(bounds[-1] + size + (k < extra))
-    return [range(a, b) for a, b in zip(bounds, bounds[1:])]
 
 
 @dataclass
@@ -66,24 +48,35 @@ def _chunk(args) -> Chunk:
     workbook, indices, single, pdf, overlap = args
     if pdf and overlap:
         variants, docs, batches = _typeset_while_deriving(workbook, indices, single)
+        typeset = {kind: (batch, batch.documents()) for kind, batch in batches.items()}
     else:
         variants = [make_variant(workbook.requests, workbook.seed, i, workbook.students[i]) for i in indices]
         docs = documents(workbook, variants, single)
-        batches = {kind: compile_batch([d.source for d in docs if d.kind == kind],
-                                       [f"{workbook.name}: {d.stem}" for d in docs if d.kind == kind])
-                   for kind, _ in DOCUMENTS} if pdf else {}
-    # answers.json's entries and the cut PDFs are made here, in the worker, not one after another at the end
-    pdfs = {kind: batch.documents() for kind, batch in batches.items()}
-    return Chunk(variants, docs, [answers.variant_record(v) for v in variants], batches, pdfs)
+        typeset = {kind: _typeset(*_batch(workbook, docs, kind)) for kind, _ in DOCUMENTS} if pdf else {}
+    return Chunk(variants, docs, [answers.variant_record(v) for v in variants],
+                 {kind: batch for kind, (batch, _) in typeset.items()}, {kind: pdfs for kind, (_, pdfs) in typeset.items()})
+
+
+def _batch(workbook: Workbook, docs: list[Document], kind: str) -> tuple[list[str], list[str]]:
+    """The sources of a chunk's documents of one kind, and the names that errors give them."""
+    chosen = [d for d in docs if d.kind == kind]
+    return [d.source for d in chosen], [f"{workbook.name}: {d.stem}" for d in chosen]
+
+
+def _typeset(sources: list[str], names: list[str]) -> tuple[Batch, list[bytes]]:
+    """One batch compiled, and cut into one PDF per document."""
+    batch = compile_batch(sources, names)
+    return batch, batch.documents()
 
 
 def build_chunks(workbook: Workbook, only: str | None = None, jobs: int = 1, pdf: bool = True, executor=None,
-                 progress=None) -> list[Chunk]:
+                 progress=None, helpers: parallel.Helpers | None = None) -> list[Chunk]:
     """Every chunk of variants derived, verified, rendered and (with ``pdf``) compiled, in order.
 
-    Chunks run ``jobs`` processes at a time, or on ``executor`` (a ``concurrent.futures.Executor``, such as
-    a Dask cluster's). With ``only`` (a variant id) just that variant's chunk is built: its PDFs are then
-    byte for byte those of the whole class.
+    Chunks are shared between this process and ``jobs`` - 1 helper processes (``helpers``, or forked
+    here), or all run on ``executor`` (a ``concurrent.futures.Executor``, such as a Dask cluster's). With
+    ``only`` (a variant id) just that variant's chunk is built: its PDFs are then byte for byte those of the
+    whole class.
     """
     count = len(workbook.students)
     plan = chunks(count)
@@ -100,26 +93,53 @@ def build_chunks(workbook: Workbook, only: str | None = None, jobs: int = 1, pdf
     lone = len(plan) == 1 and jobs > 1
     tasks = [(workbook, list(r), single, pdf, lone) for r in plan]
     if executor is not None:
-        pool = executor
+        results = _each(executor.map(_chunk, tasks), progress)
     elif jobs > 1 and len(tasks) > 1:
-        if pdf:  # every worker cuts its batches into sheets, and this process merges the print files:
-            import pikepdf  # noqa: F401 - imported once, here, and inherited by the forked workers
-        # each worker imports the derivations and loads their general results once, for all its chunks
-        pool = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=multiprocessing.get_context("fork"))
+        with contextlib.ExitStack() as stack:
+            if helpers is None:
+                helpers = stack.enter_context(parallel.helpers(parallel.helpers_wanted(count, jobs, only)))
+            results = _shared(workbook, tasks, helpers, jobs, progress)
     else:
-        pool = None
-    results: list[Chunk] = []
-    try:
-        outcomes = pool.map(_chunk, tasks) if pool is not None else map(_chunk, tasks)
-        for result in outcomes:
-            results.append(result)
-            if progress:
-                progress(len(result.variants))
-    finally:
-        if pool is not None and executor is None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        results = _each(map(_chunk, tasks), progress)
     if only is not None:
         results = [_select(results[0], only.upper())]
+    return results
+
+
+def _each(outcomes, progress) -> list[Chunk]:
+    results = []
+    for result in outcomes:
+        results.append(result)
+        if progress:
+            progress(len(result.variants))
+    return results
+
+
+def _shared(workbook: Workbook, tasks: list, helpers: parallel.Helpers, jobs: int, progress) -> list[Chunk]:
+    """Chunks derived here and on the helpers; each one's TeX runs here, in threads, as soon as it arrives.
+
+    The processes only derive and render; pdflatex typesets a chunk while they derive the next ones, so no
+    core waits for TeX, and the last chunk's two documents are typeset side by side.
+    """
+    pdf = tasks[0][3]
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="derivbook-tex") as tex:
+        typesetting = {}
+
+        def arrived(k: int, chunk: Chunk) -> None:
+            if pdf:
+                for kind, _ in reversed(DOCUMENTS):  # the answer key, the longer run, first
+                    typesetting[k, kind] = tex.submit(_typeset, *_batch(workbook, chunk.docs, kind))
+            if progress:
+                progress(len(chunk.variants))
+
+        try:
+            results = parallel.share(_chunk, [(w, r, s, False, False) for w, r, s, _, _ in tasks], helpers, arrived)
+            for (k, kind), typeset in sorted(typesetting.items()):
+                results[k].batches[kind], results[k].pdfs[kind] = typeset.result()
+        except BaseException:
+            tex.shutdown(wait=False, cancel_futures=True)
+            stop_typesetting()
+            raise
     return results
 
 
@@ -266,6 +286,7 @@ def build(
     notice=None,
     remember: str | None = None,
     executor=None,
+    helpers: parallel.Helpers | None = None,
 ) -> list[Path]:
     """Generate, verify, render and compile a workbook; nothing is written unless everything succeeded.
 
@@ -276,7 +297,7 @@ def build(
     if "pdf" in formats:
         require_tex()
     jobs = jobs or os.cpu_count() or 1
-    built = build_chunks(workbook, only, jobs, "pdf" in formats, executor, progress)
+    built = build_chunks(workbook, only, jobs, "pdf" in formats, executor, progress, helpers)
     variants = [v for chunk in built for v in chunk.variants]
     docs = [d for chunk in built for d in chunk.docs]
     single = len(workbook.students) == 1 or only is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import signal
 import sys
@@ -176,23 +177,28 @@ def build(spec, seed, variants, roster, sets, out, paper, formats, jobs, only, n
     key = _unchanged_build(spec_path, roster, options, out, started)
     if key is True:
         return
+    from generator import parallel
     from generator import spec as specs
-    from generator.build import build as run_build
 
     workbook = specs.load(spec_path, seed=seed, variants=variants, roster=roster, paper=paper, sets=sets)
     out_dir = out or Path("build") / workbook.name
-    with _executor(executor, scheduler) as pool:
-        _run_build(run_build, workbook, out_dir, chosen, jobs, only, key, pool, started)
+    jobs = jobs or os.cpu_count() or 1
+    wanted = parallel.helpers_wanted(len(workbook.students), jobs, only) if executor == "local" else 0
+    # the helpers are forked before SymPy is imported here, and import it side by side with this process
+    with _executor(executor, scheduler) as pool, parallel.helpers(wanted) as helpers:
+        from generator.build import build as run_build
+
+        _run_build(run_build, workbook, out_dir, chosen, jobs, only, key, started, executor=pool, helpers=helpers)
 
 
-def _run_build(run_build, workbook, out_dir, chosen, jobs, only, key, pool, started) -> None:
+def _run_build(run_build, workbook, out_dir, chosen, jobs, only, key, started, **where) -> None:
     count = 1 if only else len(workbook.students)
     if "pdf" in chosen and count > 1 and sys.stdout.isatty():
         with click.progressbar(length=count, label="Variants", show_pos=True) as bar:
             written = run_build(workbook, out_dir, chosen, jobs, only, progress=bar.update, notice=_notice, remember=key,
-                                executor=pool)
+                                **where)
     else:
-        written = run_build(workbook, out_dir, chosen, jobs, only, notice=_notice, remember=key, executor=pool)
+        written = run_build(workbook, out_dir, chosen, jobs, only, notice=_notice, remember=key, **where)
     seconds = time.perf_counter() - started
     pdfs = sum(1 for path in written if path.suffix == ".pdf")
     click.echo(

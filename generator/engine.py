@@ -9,12 +9,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-import mpmath
-
 from generator.model import BuildError, Problem, VerificationError
 from generator.registry import Derivation, get
 from generator.seeding import Dice, problem_seed
-from generator.verify import DIGITS, check_answers, exact_mismatch, inexact_part, numeric_mismatch
 
 # Variant ids use letters and digits that cannot be misread for one another (no 0/O, 1/I/l, 2/Z, 5/S, 8/B).
 ID_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
@@ -83,6 +80,10 @@ def time_budget(seconds: float | None, what: str):
 
 def make_problem(derivation: Derivation, params: dict, seed: int, budget: float | None = TIME_BUDGET) -> Problem:
     """Generate one instance and verify it twice; raise VerificationError if either check fails."""
+    import mpmath
+
+    from generator.verify import DIGITS, check_answers, exact_mismatch, inexact_part, numeric_mismatch
+
     module = derivation.module
     try:
         with time_budget(budget, f"{derivation.id} (seed {seed})"):

@@ -271,8 +271,8 @@ def tex_children(pid: int) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize("big, jobs", [("variants = 40\n" + TINY, "1"), (TINY * 30, "2")],
-                         ids=["compiling a batch", "typesetting a sheet while deriving it"])
+@pytest.mark.parametrize("big, jobs", [("variants = 40\n" + TINY, "1"), (TINY * 30, "2"), ("variants = 40\n" + TINY, "2")],
+                         ids=["compiling a batch", "typesetting a sheet while deriving it", "typesetting beside a helper"])
 def test_sigterm_stops_a_real_build_and_keeps_earlier_outputs(good_output, big, jobs):
     root, out, before = good_output
     (root / "big.toml").write_text(big)
