@@ -134,8 +134,9 @@ def _shared(workbook: Workbook, tasks: list, helpers: parallel.Helpers, jobs: in
 
         try:
             results = parallel.share(_chunk, [(w, r, s, False, False) for w, r, s, _, _ in tasks], helpers, arrived)
-            for (k, kind), typeset in sorted(typesetting.items()):
-                results[k].batches[kind], results[k].pdfs[kind] = typeset.result()
+            for k, chunk in enumerate(results):  # errors come in the order --jobs 1 would meet them
+                for kind, _ in DOCUMENTS if pdf else ():
+                    chunk.batches[kind], chunk.pdfs[kind] = typesetting[k, kind].result()
         except BaseException:
             tex.shutdown(wait=False, cancel_futures=True)
             stop_typesetting()

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from generator import parallel
+from generator import build as build_module
+from generator import parallel, spec
 from generator.cli import main
+from generator.model import BuildError
 
 ROOT = Path(__file__).parents[1]
 
@@ -80,3 +82,20 @@ def test_a_class_shared_with_helpers_is_byte_identical_to_one_built_alone(tmp_pa
     assert names == sorted(os.listdir(tmp_path / "shared")) and "print-worksheets.pdf" in names
     for name in names:
         assert (tmp_path / "shared" / name).read_bytes() == (tmp_path / "alone" / name).read_bytes(), name
+
+
+def test_typesetting_errors_come_in_the_order_jobs_1_meets_them(tmp_path, monkeypatch):
+    (tmp_path / "s.toml").write_text('variants = 4\n[[problem]]\nderivation = "vector-norms"\n')
+    workbook = spec.load(tmp_path / "s.toml")
+
+    def failing(sources, names):
+        raise BuildError(f"{names[0]}: broken")
+
+    monkeypatch.setattr(build_module, "_typeset", failing)
+    messages = []
+    for jobs in (1, 2):
+        with pytest.raises(BuildError) as caught:
+            build_module.build_chunks(workbook, jobs=jobs)
+        messages.append(str(caught.value))
+    first = build_module.variant_id(workbook.seed, 0)
+    assert messages == [f"s: worksheet-{first}: broken"] * 2
