@@ -259,14 +259,16 @@ def test_a_failure_while_publishing_leaves_earlier_outputs(good_output, monkeypa
 
 
 def tex_children(pid: int) -> list[int]:
-    """pdflatex processes started by ``pid``."""
+    """pdflatex runs on a document (typesetting, or building a format) started by ``pid``; not the
+    short-lived ``pdflatex --version`` that reads TeX's version."""
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().split()
+            command = (stat.parent / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if fields[1] == "(pdflatex)" and int(fields[3]) == pid:
+        if fields[1] == "(pdflatex)" and int(fields[3]) == pid and b"doc.tex" in command:
             found.append(int(fields[0]))
     return found
 
@@ -281,10 +283,11 @@ def test_sigterm_stops_a_real_build_and_keeps_earlier_outputs(good_output, big, 
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parents[1],
     )
     deadline = time.monotonic() + 60
-    while not tex_children(process.pid) and time.monotonic() < deadline:  # in the middle of compiling
-        time.sleep(0.02)
-    tex = tex_children(process.pid)
-    assert tex, "the build never started pdflatex"
+    while not (tex := tex_children(process.pid)) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)  # until it is in the middle of typesetting
+    if not tex:
+        process.kill()
+        pytest.fail(f"the build never started pdflatex (exit {process.returncode}): {process.communicate()[1]}")
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
