@@ -10,7 +10,7 @@ from pathlib import Path
 
 from generator import answers, cache, moodle, parallel, render
 from generator.build_options import DEFAULT_FORMATS, FORMATS  # noqa: F401 - FORMATS re-exported
-from generator.engine import Variant, derive_problems, make_variant, variant_id
+from generator.engine import Variant, derive_problems, make_problem, make_variant, problem_seed, variant_id
 from generator.model import BuildError, UserError
 from generator.output import check_target, publish
 from generator.parallel import MOST_PER_CHUNK, chunks  # noqa: F401 - MOST_PER_CHUNK re-exported
@@ -73,10 +73,10 @@ def build_chunks(workbook: Workbook, only: str | None = None, jobs: int = 1, pdf
                  progress=None, helpers: parallel.Helpers | None = None) -> list[Chunk]:
     """Every chunk of variants derived, verified, rendered and (with ``pdf``) compiled, in order.
 
-    Chunks are shared between this process and ``jobs`` - 1 helper processes (``helpers``, or forked
-    here), or all run on ``executor`` (a ``concurrent.futures.Executor``, such as a Dask cluster's). With
-    ``only`` (a variant id) just that variant's chunk is built: its PDFs are then byte for byte those of the
-    whole class.
+    The problems are split between this process and up to ``jobs`` - 1 helper processes (``helpers``, or
+    forked here; see ``parallel``), or whole chunks run on ``executor`` (a ``concurrent.futures.Executor``,
+    such as a Dask cluster's). With ``only`` (a variant id) just that variant's chunk is built: its PDFs
+    are then byte for byte those of the whole class.
     """
     count = len(workbook.students)
     plan = chunks(count)
@@ -94,11 +94,11 @@ def build_chunks(workbook: Workbook, only: str | None = None, jobs: int = 1, pdf
     tasks = [(workbook, list(r), single, pdf, lone) for r in plan]
     if executor is not None:
         results = _each(executor.map(_chunk, tasks), progress)
-    elif jobs > 1 and len(tasks) > 1:
+    elif wanted := parallel.helpers_wanted(count, jobs, only, len(workbook.requests)):
         with contextlib.ExitStack() as stack:
             if helpers is None:
-                helpers = stack.enter_context(parallel.helpers(parallel.helpers_wanted(count, jobs, only)))
-            results = _shared(workbook, tasks, helpers, jobs, progress)
+                helpers = stack.enter_context(parallel.helpers(wanted))
+            results = _divided(workbook, plan, single, pdf, helpers, jobs, progress)
     else:
         results = _each(map(_chunk, tasks), progress)
     if only is not None:
@@ -115,25 +115,53 @@ def _each(outcomes, progress) -> list[Chunk]:
     return results
 
 
-def _shared(workbook: Workbook, tasks: list, helpers: parallel.Helpers, jobs: int, progress) -> list[Chunk]:
-    """Chunks derived here and on the helpers; each one's TeX runs here, in threads, as soon as it arrives.
+def _problems(args) -> tuple[list[list], tuple | None]:
+    """The problems at ``positions`` (of the spec's list) of each variant in ``indices``, in order.
 
-    The processes only derive and render; pdflatex typesets a chunk while they derive the next ones, so no
-    core waits for TeX, and the last chunk's two documents are typeset side by side.
+    Stops at the first that fails: returns what was made, and (variant's place, problem's position,
+    error) of the failure, or None.
     """
-    pdf = tasks[0][3]
+    workbook, indices, positions = args
+    made = []
+    for place, index in enumerate(indices):
+        row = []
+        for position in positions:
+            request = workbook.requests[position]
+            try:
+                row.append(make_problem(request.derivation, request.params, problem_seed(workbook.seed, index, request.key)))
+            except BuildError as error:
+                return made + [row], (place, position, error)
+        made.append(row)
+    return made, None
+
+
+def _divided(workbook: Workbook, plan: list[range], single: bool, pdf: bool, helpers: parallel.Helpers, jobs: int,
+             progress) -> list[Chunk]:
+    """Every chunk, its problems derived part here and part on the helpers (``parallel``); each chunk's TeX
+    runs here, in threads, as soon as it is rendered, while the processes derive the next chunks."""
+    shares = parallel.groups(len(workbook.requests), helpers.count + 1)
+    serving = [helpers.pool.submit(parallel.serve, _problems, h, [(workbook, list(r), shares[h]) for r in plan])
+               for h in range(1, len(shares))]
+    arrivals = parallel.Arrivals(helpers, serving)
+    results, typesetting = [], {}
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="derivbook-tex") as tex:
-        typesetting = {}
-
-        def arrived(k: int, chunk: Chunk) -> None:
-            if pdf:
-                for kind, _ in reversed(DOCUMENTS):  # the answer key, the longer run, first
-                    typesetting[k, kind] = tex.submit(_typeset, *_batch(workbook, chunk.docs, kind))
-            if progress:
-                progress(len(chunk.variants))
-
         try:
-            results = parallel.share(_chunk, [(w, r, s, False, False) for w, r, s, _, _ in tasks], helpers, arrived)
+            for k, indices in enumerate(plan):
+                parts = [_problems((workbook, list(indices), shares[0]))]
+                parts += [arrivals.take(h, k) for h in range(1, len(shares))]
+                failures = [failure for _, failure in parts if failure is not None]
+                if failures:  # the first that --jobs 1 would meet, after any TeX error of the chunks before
+                    for j in range(k):
+                        for kind, _ in DOCUMENTS if pdf else ():
+                            typesetting[j, kind].result()
+                    raise min(failures, key=lambda failure: failure[:2])[2]
+                variants = _joined(workbook, indices, shares, [made for made, _ in parts])
+                docs = documents(workbook, variants, single)
+                results.append(Chunk(variants, docs, [answers.variant_record(v) for v in variants], {}, {}))
+                for kind, _ in reversed(DOCUMENTS) if pdf else ():  # the answer key, the longer run, first
+                    typesetting[k, kind] = tex.submit(_typeset, *_batch(workbook, docs, kind))
+                if progress:
+                    progress(len(variants))
             for k, chunk in enumerate(results):  # errors come in the order --jobs 1 would meet them
                 for kind, _ in DOCUMENTS if pdf else ():
                     chunk.batches[kind], chunk.pdfs[kind] = typesetting[k, kind].result()
@@ -142,6 +170,20 @@ def _shared(workbook: Workbook, tasks: list, helpers: parallel.Helpers, jobs: in
             stop_typesetting()
             raise
     return results
+
+
+def _joined(workbook: Workbook, indices: range, shares: list[list[int]], made: list[list[list]]) -> list[Variant]:
+    """The variants of a chunk from each process's part: ``made[p][place]`` holds the problems at positions
+    ``shares[p]`` of the variant at ``place``."""
+    variants = []
+    for place, index in enumerate(indices):
+        by_position = {}
+        for share, rows in zip(shares, made):
+            by_position.update(zip(share, rows[place]))
+        variant = Variant(index, variant_id(workbook.seed, index), workbook.students[index])
+        variant.problems.extend(by_position[position] for position in range(len(workbook.requests)))
+        variants.append(variant)
+    return variants
 
 
 def _select(chunk: Chunk, variant: str) -> Chunk:

@@ -185,7 +185,7 @@ def build(spec, seed, variants, roster, sets, out, paper, formats, jobs, only, n
     workbook = specs.load(spec_path, seed=seed, variants=variants, roster=roster, paper=paper, sets=sets)
     out_dir = out or Path("build") / workbook.name
     jobs = jobs or os.cpu_count() or 1
-    wanted = parallel.helpers_wanted(len(workbook.students), jobs, only) if executor == "local" else 0
+    wanted = parallel.helpers_wanted(len(workbook.students), jobs, only, len(workbook.requests)) if executor == "local" else 0
     # the helpers are forked before SymPy is imported here, and import it side by side with this process
     with _executor(executor, scheduler) as pool, parallel.helpers(wanted) as helpers:
         from generator.build import build as run_build

@@ -1,21 +1,28 @@
-"""Where a build's chunks of variants are made: in this process and in helper processes beside it.
+"""Where a build's problems are derived: in this process and in helper processes beside it.
 
 Light to import (no SymPy): the command line forks the helpers right after reading the spec, so that
-they import SymPy and the templates side by side with this process instead of inheriting them after it
-— on two cores, the 0.5 s of imports is paid once in wall time, not twice. The chunks are then handed
-out one at a time to whichever process is free: this one included, so ``--jobs N`` is N processes.
+they import SymPy side by side with this process instead of inheriting it after it — on two cores, the
+0.5 s of imports is paid once in wall time, not twice.
+
+The work is split by problem, not by variant: each process derives its own problems of the spec (say
+problems 1, 3, 5 … here and 2, 4, 6 … on the helper) for every variant. A process's first instance of a
+derivation costs several times the next ones (loading its general result, expanding it for these sizes,
+warming SymPy's caches); split by problem, each process pays that only for its own problems. Each helper
+works through the chunks in order and sends its part of each back as soon as it is made; this process
+derives its own part, joins them, renders the chunk and hands it to TeX.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import multiprocessing
 import os
-import threading
+import pickle
+import queue
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 MOST_PER_CHUNK = 8  # variants typeset in one pdflatex run per document kind
 FEWEST_CHUNKS = 4  # small classes still spread over cores
@@ -35,19 +42,29 @@ def chunks(count: int) -> list[range]:
     return [range(a, b) for a, b in zip(bounds, bounds[1:])]
 
 
-def helpers_wanted(count: int, jobs: int, only: str | None) -> int:
-    """How many helper processes a build of ``count`` variants uses beside this one."""
-    if only is not None:  # one chunk: typeset while deriving instead (build._typeset_while_deriving)
+def helpers_wanted(count: int, jobs: int, only: str | None, problems: int) -> int:
+    """How many helper processes a build of ``count`` variants of ``problems`` problems uses beside this one."""
+    if only is not None or count == 1:  # one chunk: typeset while deriving instead (build._typeset_while_deriving)
         return 0
-    return max(0, min(jobs, len(chunks(count))) - 1)
+    return max(0, min(jobs, problems) - 1)
+
+
+def groups(problems: int, processes: int) -> list[list[int]]:
+    """The problems' positions dealt out to the processes in turn: this process's first, then each helper's."""
+    return [list(range(start, problems, processes)) for start in range(processes)]
 
 
 @dataclass(frozen=True)
 class Helpers:
-    """Forked helper processes, each taking one chunk at a time."""
+    """Forked helper processes, and the channel their results come back on."""
 
     pool: ProcessPoolExecutor
     count: int
+    results: Any  # a multiprocessing queue: (helper, unit, succeeded, pickled result or error)
+    stop: Any  # a multiprocessing event: once set, no helper starts another unit
+
+
+_inherited: tuple | None = None  # (results, stop) of the helpers forked last, as a helper inherits them
 
 
 def _load() -> None:
@@ -57,88 +74,66 @@ def _load() -> None:
 @contextlib.contextmanager
 def helpers(count: int) -> Iterator[Helpers | None]:
     """``count`` helper processes, forked now (None when ``count`` is 0); stopped on leaving."""
+    global _inherited
     if count < 1:
         yield None
         return
-    pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork"), initializer=_load)
+    context = multiprocessing.get_context("fork")
+    _inherited = (context.Queue(), context.Event())  # before the fork: the helpers inherit them
+    pool = ProcessPoolExecutor(count, mp_context=context, initializer=_load)
     try:
-        pool.submit(os.getpid)  # a fork pool starts its processes on the first task: start them now
-        yield Helpers(pool, count)
+        pool.submit(os.getpid)  # a fork pool starts all its processes on the first task: start them now
+        yield Helpers(pool, count, *_inherited)
     finally:
+        _inherited[1].set()  # after a failure or Ctrl-C, each helper stops after the unit it is on
         pool.shutdown(wait=True, cancel_futures=True)
+        _inherited[0].close()
 
 
-def share(run: Callable, tasks: list, helpers: Helpers, arrived: Callable[[int, object], None]) -> list:
-    """``run`` on every task, here and on the helpers; each task goes to whichever process is free next.
+def serve(run: Callable, helper: int, units: list) -> None:
+    """In a helper: ``run`` on each unit in order, each result sent back as soon as it is made.
 
-    ``arrived(k, result)`` is called once per task as soon as its result is here (from one thread at a
-    time; from a helper's result thread for theirs). Returns the results in the tasks' order. If tasks
-    fail, no further task starts, and the failure of the first of them (in the tasks' order) is raised.
+    Stops at the first exception (sent back in its place) or when told to. Results are pickled here, so
+    that one that cannot be sent is reported instead of lost on the way.
     """
-    claimed = iter(range(len(tasks)))
-    results: list = [None] * len(tasks)
-    failures: dict[int, BaseException] = {}
-    away = 0  # tasks on a helper whose result has not been handled yet
-    state = threading.Condition()
-    handing = threading.Lock()
-
-    def claim() -> int | None:
-        with state:
-            return None if failures else next(claimed, None)
-
-    def fail(k: int, error: BaseException) -> None:
-        with state:
-            failures[k] = error
-
-    def handle(k: int, result) -> None:
-        with handing:
-            results[k] = result
-            arrived(k, result)
-
-    def send() -> None:
-        nonlocal away
-        k = claim()
-        if k is None:
+    results, stop = _inherited
+    for k, unit in enumerate(units):
+        if stop.is_set():
             return
-        with state:
-            away += 1
         try:
-            future = helpers.pool.submit(run, tasks[k])
-        except Exception as error:  # a broken pool (a helper was killed)
-            fail(k, error)
-            back()
+            results.put((helper, k, True, pickle.dumps(run(unit))))
+        except Exception as error:
+            results.put((helper, k, False, _sendable(error)))
             return
-        future.add_done_callback(functools.partial(returned, k))
 
-    def back() -> None:
-        nonlocal away
-        with state:
-            away -= 1
-            state.notify_all()
 
-    def returned(k: int, future) -> None:
-        try:
-            handle(k, future.result())
-        except BaseException as error:
-            fail(k, error)
-        send()  # before back(): the count of tasks away never passes through 0 while some are left
-        back()
-
-    for _ in range(helpers.count):
-        send()
+def _sendable(error: Exception) -> bytes:
     try:
-        while (k := claim()) is not None:
+        return pickle.dumps(error)
+    except Exception:
+        return pickle.dumps(RuntimeError(f"{type(error).__name__}: {error}"))
+
+
+class Arrivals:
+    """The helpers' results in this process, taken in any order; waits for one not here yet."""
+
+    def __init__(self, helpers: Helpers, serving: list[Future]) -> None:
+        self._helpers, self._serving = helpers, serving
+        self._here: dict[tuple[int, int], tuple[bool, bytes]] = {}
+
+    def take(self, helper: int, k: int):
+        """Helper ``helper``'s result for its unit ``k``, or the exception it raised there."""
+        while (helper, k) not in self._here:
             try:
-                result = run(tasks[k])
-            except Exception as error:
-                fail(k, error)
-                break
-            handle(k, result)
-    finally:
-        with state:
-            for _ in claimed:  # nothing more starts (after Ctrl-C too); the helpers finish what they have
-                pass
-            state.wait_for(lambda: away == 0)
-    if failures:
-        raise failures[min(failures)]
-    return results
+                who, unit, succeeded, data = self._helpers.results.get(timeout=0.1)
+            except queue.Empty:  # a helper that crashed (killed, out of memory) sends nothing: say so
+                crashed = next((f.exception() for f in self._serving if f.done() and f.exception()), None)
+                if crashed is not None:
+                    raise crashed from None
+                continue
+            self._here[who, unit] = (succeeded, data)
+        succeeded, data = self._here.pop((helper, k))
+        value = pickle.loads(data)
+        if not succeeded:
+            raise value
+        return value

@@ -1,5 +1,6 @@
 """Hostile strings, bad input and faults: nothing leaks, nothing is lost, every failure is one line."""
 
+import contextlib
 import fcntl
 import json
 import os
@@ -258,6 +259,16 @@ def test_a_failure_while_publishing_leaves_earlier_outputs(good_output, monkeypa
     assert snapshot(out) == before and not leftovers(root)
 
 
+def children(pid: int) -> list[int]:
+    """Every process whose parent is ``pid``."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
 def tex_children(pid: int) -> list[int]:
     """pdflatex runs on a document (typesetting, or building a format) started by ``pid``; not the
     short-lived ``pdflatex --version`` that reads TeX's version."""
@@ -273,7 +284,8 @@ def tex_children(pid: int) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize("big, jobs", [("variants = 40\n" + TINY, "1"), (TINY * 30, "2"), ("variants = 40\n" + TINY, "2")],
+@pytest.mark.parametrize("big, jobs", [("variants = 40\n" + TINY, "1"), (TINY * 30, "2"),
+                                       ("variants = 40\n" + TINY + TINY.replace("vector-norms", "gradient-clipping"), "2")],
                          ids=["compiling a batch", "typesetting a sheet while deriving it", "typesetting beside a helper"])
 def test_sigterm_stops_a_real_build_and_keeps_earlier_outputs(good_output, big, jobs):
     root, out, before = good_output
@@ -288,12 +300,14 @@ def test_sigterm_stops_a_real_build_and_keeps_earlier_outputs(good_output, big, 
     if not tex:
         process.kill()
         pytest.fail(f"the build never started pdflatex (exit {process.returncode}): {process.communicate()[1]}")
+    started = children(process.pid)  # pdflatex, and any helper processes
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     assert "interrupted; earlier outputs are unchanged" in err
     assert snapshot(out) == before and not leftovers(root)
     assert not [pid for pid in tex if Path(f"/proc/{pid}").exists()], "pdflatex outlived the build"
+    assert not [pid for pid in started if Path(f"/proc/{pid}").exists()], "a helper outlived the build"
 
 
 def test_an_interrupted_tex_run_is_stopped_and_waited_for(tmp_path, monkeypatch):

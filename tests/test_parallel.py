@@ -1,67 +1,96 @@
-"""Chunks shared between this process and forked helpers: every task once, results in order, failures."""
+"""Problems split between this process and forked helpers: each helper's units in order, sent back as
+they are made; failures in the order --jobs 1 meets them; the same bytes as --jobs 1."""
 
 import os
 import subprocess
 import sys
 import time
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from generator import build as build_module
-from generator import parallel, spec
+from generator import engine, parallel, spec
 from generator.cli import main
 from generator.model import BuildError
+from generator.seeding import problem_seed
 
 ROOT = Path(__file__).parents[1]
+THREE = 'variants = 4\n' + ''.join(f'[[problem]]\nderivation = "{d}"\n' for d in ("vector-norms", "gradient-clipping", "top-k-top-p"))
 
 
-def slow_pid(k):
-    time.sleep(0.1)
-    return k, os.getpid()
+def unit_and_pid(unit):
+    return unit, os.getpid()
 
 
-def touch_and_maybe_fail(task):
-    k, folder, failing, seconds = task
+def touch_and_maybe_fail(unit):
+    k, folder, failing = unit
     (Path(folder) / str(k)).touch()
     if k in failing:
         raise ValueError(k)
-    time.sleep(seconds)
     return k
 
 
-def test_every_task_runs_once_here_or_on_a_helper_and_results_keep_their_order():
-    arrived = {}
+def serve(helpers, run, units):
+    serving = [helpers.pool.submit(parallel.serve, run, 1, units)]
+    return parallel.Arrivals(helpers, serving)
+
+
+def test_a_helper_sends_each_result_as_it_is_made_and_they_can_be_taken_in_any_order():
     with parallel.helpers(1) as helpers:
-        results = parallel.share(slow_pid, list(range(6)), helpers, lambda k, result: arrived.setdefault(k, result))
-    assert [k for k, _ in results] == list(range(6))
-    assert arrived == dict(enumerate(results))
-    assert len({pid for _, pid in results}) == 2 and os.getpid() in {pid for _, pid in results}
+        arrivals = serve(helpers, unit_and_pid, list(range(4)))
+        taken = [arrivals.take(1, k) for k in (2, 0, 3, 1)]
+    assert [unit for unit, _ in taken] == [2, 0, 3, 1]
+    assert {pid for _, pid in taken} != {os.getpid()} and len({pid for _, pid in taken}) == 1
 
 
-def test_a_failure_here_stops_new_tasks_and_is_raised(tmp_path):
-    tasks = [(k, str(tmp_path), {1}, 0.3) for k in range(6)]
-    with parallel.helpers(1) as helpers, pytest.raises(ValueError) as caught:
-        parallel.share(touch_and_maybe_fail, tasks, helpers, lambda k, result: None)
-    assert caught.value.args == (1,)  # task 0 went to the helper, task 1 failed here at once
+def test_a_helper_stops_at_its_first_failure_and_sends_it_in_place_of_the_result(tmp_path):
+    with parallel.helpers(1) as helpers:
+        arrivals = serve(helpers, touch_and_maybe_fail, [(k, str(tmp_path), {1}) for k in range(4)])
+        assert arrivals.take(1, 0) == 0
+        with pytest.raises(ValueError) as caught:
+            arrivals.take(1, 1)
+    assert caught.value.args == (1,)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["0", "1"]  # nothing started after it
 
 
-def test_a_failure_on_a_helper_is_raised_and_the_first_in_order_wins(tmp_path):
-    tasks = [(k, str(tmp_path), {0, 1}, 0.3) for k in range(6)]
-    with parallel.helpers(1) as helpers, pytest.raises(ValueError) as caught:
-        parallel.share(touch_and_maybe_fail, tasks, helpers, lambda k, result: None)
-    assert caught.value.args == (0,)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["0", "1"]
+def test_leaving_early_stops_the_helpers_after_the_unit_they_are_on(tmp_path):
+    started = time.monotonic()
+    with parallel.helpers(1) as helpers:
+        arrivals = serve(helpers, slow_touch, [(k, str(tmp_path)) for k in range(50)])
+        arrivals.take(1, 0)
+    assert time.monotonic() - started < 5 and len(list(tmp_path.iterdir())) < 5
 
 
-def test_helpers_are_wanted_for_several_chunks_only():
-    assert parallel.helpers_wanted(1, 8, None) == 0  # one sheet: TeX beside SymPy instead
-    assert parallel.helpers_wanted(8, 2, None) == 1
-    assert parallel.helpers_wanted(8, 16, None) == len(parallel.chunks(8)) - 1
-    assert parallel.helpers_wanted(8, 1, None) == 0
-    assert parallel.helpers_wanted(8, 2, "K-7QX4") == 0
+def slow_touch(unit):
+    k, folder = unit
+    (Path(folder) / str(k)).touch()
+    time.sleep(0.2)
+    return k
+
+
+def die(unit):
+    os._exit(3)
+
+
+def test_a_helper_that_dies_is_reported_not_waited_for():
+    with parallel.helpers(1) as helpers, pytest.raises(BrokenProcessPool):
+        serve(helpers, die, [1]).take(1, 0)
+
+
+def test_helpers_are_wanted_for_several_variants_and_problems_only():
+    assert parallel.helpers_wanted(1, 8, None, 14) == 0  # one sheet: TeX beside SymPy instead
+    assert parallel.helpers_wanted(8, 2, None, 14) == 1
+    assert parallel.helpers_wanted(8, 16, None, 3) == 2  # a process per problem at most
+    assert parallel.helpers_wanted(8, 1, None, 14) == 0
+    assert parallel.helpers_wanted(8, 2, "K-7QX4", 14) == 0
+
+
+def test_problems_are_dealt_out_in_turn():
+    assert parallel.groups(5, 2) == [[0, 2, 4], [1, 3]]
+    assert parallel.groups(3, 3) == [[0], [1], [2]]
 
 
 def test_reading_a_spec_does_not_import_sympy():
@@ -73,7 +102,7 @@ def test_reading_a_spec_does_not_import_sympy():
 
 
 def test_a_class_shared_with_helpers_is_byte_identical_to_one_built_alone(tmp_path):
-    (tmp_path / "s.toml").write_text('title = "Shared"\nvariants = 5\n[[problem]]\nderivation = "vector-norms"\n')
+    (tmp_path / "s.toml").write_text('title = "Shared"\n' + THREE.replace("variants = 4", "variants = 5"))
     common = ["build", str(tmp_path / "s.toml"), "--no-cache", "--format", "pdf,tex,json"]
     alone = CliRunner().invoke(main, [*common, "--jobs", "1", "--out", str(tmp_path / "alone")])
     shared = CliRunner().invoke(main, [*common, "--jobs", "3", "--out", str(tmp_path / "shared")])
@@ -99,3 +128,38 @@ def test_typesetting_errors_come_in_the_order_jobs_1_meets_them(tmp_path, monkey
         messages.append(str(caught.value))
     first = build_module.variant_id(workbook.seed, 0)
     assert messages == [f"s: worksheet-{first}: broken"] * 2
+
+
+@pytest.mark.parametrize("tex_fails", [False, True], ids=["a problem fails", "TeX fails on an earlier chunk"])
+def test_the_error_reported_is_the_first_that_jobs_1_meets(tmp_path, monkeypatch, tex_fails):
+    """Variant 1's problem 2 (derived on the helper) fails before its problem 3 (derived here) and before
+    variant 2's problem 1; a TeX error in variant 0's chunk comes before all of them."""
+    (tmp_path / "s.toml").write_text(THREE)
+    workbook = spec.load(tmp_path / "s.toml")
+    keys = [request.key for request in workbook.requests]
+    failing = {problem_seed(workbook.seed, 1, keys[1]): "first", problem_seed(workbook.seed, 1, keys[2]): "second",
+               problem_seed(workbook.seed, 2, keys[0]): "third"}
+    real = engine.make_problem
+
+    def make_problem(derivation, params, seed, *args, **kwargs):
+        if seed in failing:
+            raise BuildError(failing[seed])
+        return real(derivation, params, seed, *args, **kwargs)
+
+    real_typeset = build_module._typeset
+
+    def typeset(sources, names):
+        if tex_fails and build_module.variant_id(workbook.seed, 0) in names[0]:
+            raise BuildError(f"{names[0]}: broken")
+        return real_typeset(sources, names)
+
+    monkeypatch.setattr(engine, "make_problem", make_problem)
+    monkeypatch.setattr(build_module, "make_problem", make_problem)
+    monkeypatch.setattr(build_module, "_typeset", typeset)
+    messages = []
+    for jobs in (1, 2, 3):
+        with pytest.raises(BuildError) as caught:
+            build_module.build_chunks(workbook, jobs=jobs)
+        messages.append(str(caught.value))
+    expected = f"s: worksheet-{build_module.variant_id(workbook.seed, 0)}: broken" if tex_fails else "first"
+    assert messages == [expected] * 3
