@@ -162,6 +162,7 @@ def _divided(workbook: Workbook, plan: list[range], single: bool, pdf: bool, hel
                     typesetting[k, kind] = tex.submit(_typeset, *_batch(workbook, docs, kind))
                 if progress:
                     progress(len(variants))
+            helpers.release()
             for k, chunk in enumerate(results):  # errors come in the order --jobs 1 would meet them
                 for kind, _ in DOCUMENTS if pdf else ():
                     chunk.batches[kind], chunk.pdfs[kind] = typesetting[k, kind].result()

@@ -46,12 +46,18 @@ def helpers_wanted(count: int, jobs: int, only: str | None, problems: int) -> in
     """How many helper processes a build of ``count`` variants of ``problems`` problems uses beside this one."""
     if only is not None or count == 1:  # one chunk: typeset while deriving instead (build._typeset_while_deriving)
         return 0
-    return max(0, min(jobs, problems) - 1)
+    return max(0, min(jobs - 1, problems // 2))  # each helper gets a problem of its own (see groups)
 
 
 def groups(problems: int, processes: int) -> list[list[int]]:
-    """The problems' positions dealt out to the processes in turn: this process's first, then each helper's."""
-    return [list(range(start, problems, processes)) for start in range(processes)]
+    """The problems' positions dealt out to the processes in turn: this process's first, then each helper's.
+
+    This process also renders every chunk and hands it to TeX, so it takes one problem to each helper's
+    two (with 14 problems and one helper: 5 here, 9 there; measured against one to one, 8 variants with
+    --jobs 2 went from 1.57 to 1.63 times --jobs 1, medians of 15 paired rounds).
+    """
+    cycle = [0] + [helper for helper in range(1, processes) for _ in range(2)]
+    return [[q for q in range(problems) if cycle[q % len(cycle)] == p] for p in range(processes)]
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,11 @@ class Helpers:
     count: int
     results: Any  # a multiprocessing queue: (helper, unit, succeeded, pickled result or error)
     stop: Any  # a multiprocessing event: once set, no helper starts another unit
+
+    def release(self) -> None:
+        """Nothing more is wanted from the helpers: they exit while this process goes on."""
+        self.stop.set()
+        self.pool.shutdown(wait=False)
 
 
 _inherited: tuple | None = None  # (results, stop) of the helpers forked last, as a helper inherits them

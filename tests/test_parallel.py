@@ -83,14 +83,21 @@ def test_a_helper_that_dies_is_reported_not_waited_for():
 def test_helpers_are_wanted_for_several_variants_and_problems_only():
     assert parallel.helpers_wanted(1, 8, None, 14) == 0  # one sheet: TeX beside SymPy instead
     assert parallel.helpers_wanted(8, 2, None, 14) == 1
-    assert parallel.helpers_wanted(8, 16, None, 3) == 2  # a process per problem at most
+    assert parallel.helpers_wanted(8, 16, None, 3) == 1  # each helper has a problem of its own
+    assert parallel.helpers_wanted(8, 16, None, 14) == 7
+    assert parallel.helpers_wanted(8, 2, None, 2) == 1
     assert parallel.helpers_wanted(8, 1, None, 14) == 0
     assert parallel.helpers_wanted(8, 2, "K-7QX4", 14) == 0
 
 
 def test_problems_are_dealt_out_in_turn():
-    assert parallel.groups(5, 2) == [[0, 2, 4], [1, 3]]
-    assert parallel.groups(3, 3) == [[0], [1], [2]]
+    assert parallel.groups(7, 2) == [[0, 3, 6], [1, 2, 4, 5]]  # this process renders too: it takes fewer
+    assert parallel.groups(5, 3) == [[0], [1, 2], [3, 4]]
+    assert parallel.groups(2, 2) == [[0], [1]]
+    for problems in range(1, 30):
+        for jobs in range(2, 20):
+            dealt = parallel.groups(problems, parallel.helpers_wanted(8, jobs, None, problems) + 1)
+            assert all(dealt) and sorted(q for share in dealt for q in share) == list(range(problems))
 
 
 def test_reading_a_spec_does_not_import_sympy():
