@@ -108,6 +108,9 @@ def serve(run: Callable, helper: int, units: list) -> None:
     that one that cannot be sent is reported instead of lost on the way.
     """
     results, stop = _inherited
+    # a helper whose last results nobody reads (this process stopped after a failure) must still exit:
+    # by default it would wait for them to be read (in the normal case all of them are read before)
+    results.cancel_join_thread()
     for k, unit in enumerate(units):
         if stop.is_set():
             return

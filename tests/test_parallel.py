@@ -64,6 +64,19 @@ def test_leaving_early_stops_the_helpers_after_the_unit_they_are_on(tmp_path):
     assert time.monotonic() - started < 5 and len(list(tmp_path.iterdir())) < 5
 
 
+def test_helpers_whose_last_results_are_never_read_still_exit():
+    """After a failure here nobody reads the helpers' last results; 2 MB each fill the pipe, and a helper
+    waiting for them to be read would keep the build from ever ending."""
+    code = ("import time\nfrom generator import parallel\n"
+            "def big(unit):\n    return b'x' * 2_000_000\n"
+            "with parallel.helpers(1) as helpers:\n"
+            "    parallel.Arrivals(helpers, [helpers.pool.submit(parallel.serve, big, 1, list(range(10)))]).take(1, 0)\n"
+            "    time.sleep(0.5)\n"
+            "print('left')\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.stdout.strip() == "left", result.stderr
+
+
 def slow_touch(unit):
     k, folder = unit
     (Path(folder) / str(k)).touch()
