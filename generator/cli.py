@@ -155,8 +155,8 @@ def show(derivation_id: str, seed: int, sets: tuple[str, ...]) -> None:
 @click.option("--paper", type=click.Choice(["a4", "letter"]), help="Paper size (overrides the spec's).")
 @click.option("--format", "formats", default="pdf,tex,json", show_default=True, help="Comma-separated: pdf, tex, json, html, moodle.")
 @click.option("--jobs", type=click.IntRange(1, 256),
-              help="Cores to use: processes deriving variants (this one and helpers), with TeX beside them "
-                   "[default: the number of cores].")
+              help="Cores to use: processes splitting the problems (this one and helpers, one per two problems "
+                   "at most), with TeX beside them [default: the number of cores].")
 @click.option("--variant", "only", metavar="ID", help="Rebuild only the variant with this id (same spec, seed and count).")
 @click.option("--no-cache", is_flag=True, help="Derive, render and compile everything afresh.")
 @click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
