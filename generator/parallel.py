@@ -4,12 +4,12 @@ Light to import (no SymPy): the command line forks the helpers right after readi
 they import SymPy side by side with this process instead of inheriting it after it — on two cores, the
 0.5 s of imports is paid once in wall time, not twice.
 
-The work is split by problem, not by variant: each process derives its own problems of the spec (say
-problems 1, 3, 5 … here and 2, 4, 6 … on the helper) for every variant. A process's first instance of a
-derivation costs several times the next ones (loading its general result, expanding it for these sizes,
-warming SymPy's caches); split by problem, each process pays that only for its own problems. Each helper
-works through the chunks in order and sends its part of each back as soon as it is made; this process
-derives its own part, joins them, renders the chunk and hands it to TeX.
+The work is split by problem, not by variant: each process derives its own problems of the spec (with one
+helper, problems 1, 4, 7 … here and the others there; see ``groups``) for every variant. A process's
+first instance of a derivation costs several times the next ones (loading its general result, expanding
+it for these sizes, warming SymPy's caches); split by problem, each process pays that only for its own
+problems. Each helper works through the chunks in order and sends its part of each back as soon as it is
+made; this process derives its own part, joins them, renders the chunk and hands it to TeX.
 """
 
 from __future__ import annotations
