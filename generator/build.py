@@ -10,7 +10,7 @@ from pathlib import Path
 
 from generator import answers, cache, moodle, parallel, render
 from generator.build_options import DEFAULT_FORMATS, FORMATS  # noqa: F401 - FORMATS re-exported
-from generator.engine import Variant, derive_problems, make_problem, make_variant, problem_seed, variant_id
+from generator.engine import Variant, derive_problems, make_variant, variant_id
 from generator.model import BuildError, UserError
 from generator.output import check_target, publish
 from generator.parallel import MOST_PER_CHUNK, chunks  # noqa: F401 - MOST_PER_CHUNK re-exported
@@ -122,15 +122,15 @@ def _problems(args) -> tuple[list[list], tuple | None]:
     error) of the failure, or None.
     """
     workbook, indices, positions = args
+    requests = [workbook.requests[position] for position in positions]
     made = []
     for place, index in enumerate(indices):
         row = []
-        for position in positions:
-            request = workbook.requests[position]
-            try:
-                row.append(make_problem(request.derivation, request.params, problem_seed(workbook.seed, index, request.key)))
-            except BuildError as error:
-                return made + [row], (place, position, error)
+        try:
+            for problem in derive_problems(requests, workbook.seed, index):
+                row.append(problem)
+        except BuildError as error:
+            return made + [row], (place, positions[len(row)], error)
         made.append(row)
     return made, None
 

@@ -18,7 +18,9 @@ from generator.model import BuildError
 from generator.seeding import problem_seed
 
 ROOT = Path(__file__).parents[1]
-THREE = 'variants = 4\n' + ''.join(f'[[problem]]\nderivation = "{d}"\n' for d in ("vector-norms", "gradient-clipping", "top-k-top-p"))
+# four cheap problems: --jobs 2 deals them [0, 3] here and [1, 2] to one helper, --jobs 3 [0], [1, 2], [3]
+FOUR = 'variants = 8\n' + ''.join(f'[[problem]]\nderivation = "{d}"\n'
+                                  for d in ("vector-norms", "gradient-clipping", "top-k-top-p", "attention-scores"))
 
 
 def unit_and_pid(unit):
@@ -122,7 +124,7 @@ def test_reading_a_spec_does_not_import_sympy():
 
 
 def test_a_class_shared_with_helpers_is_byte_identical_to_one_built_alone(tmp_path):
-    (tmp_path / "s.toml").write_text('title = "Shared"\n' + THREE.replace("variants = 4", "variants = 5"))
+    (tmp_path / "s.toml").write_text('title = "Shared"\n' + FOUR.replace("variants = 8", "variants = 5"))
     common = ["build", str(tmp_path / "s.toml"), "--no-cache", "--format", "pdf,tex,json"]
     alone = CliRunner().invoke(main, [*common, "--jobs", "1", "--out", str(tmp_path / "alone")])
     shared = CliRunner().invoke(main, [*common, "--jobs", "3", "--out", str(tmp_path / "shared")])
@@ -150,15 +152,17 @@ def test_typesetting_errors_come_in_the_order_jobs_1_meets_them(tmp_path, monkey
     assert messages == [f"s: worksheet-{first}: broken"] * 2
 
 
-@pytest.mark.parametrize("tex_fails", [False, True], ids=["a problem fails", "TeX fails on an earlier chunk"])
+@pytest.mark.parametrize("tex_fails", [False, True], ids=["problems fail", "TeX fails on an earlier chunk"])
 def test_the_error_reported_is_the_first_that_jobs_1_meets(tmp_path, monkeypatch, tex_fails):
-    """Variant 1's problem 2 (derived on the helper) fails before its problem 3 (derived here) and before
-    variant 2's problem 1; a TeX error in variant 0's chunk comes before all of them."""
-    (tmp_path / "s.toml").write_text(THREE)
+    """In the second chunk (variants 2 and 3), variant 2's problem 2 fails first in --jobs 1's order, then its
+    problem 4 and variant 3's problem 1: each on another process, this one last in order but first to
+    report. A TeX error in the first chunk comes before all of them."""
+    (tmp_path / "s.toml").write_text(FOUR)
     workbook = spec.load(tmp_path / "s.toml")
+    assert [list(r) for r in parallel.chunks(8)][1] == [2, 3]
     keys = [request.key for request in workbook.requests]
-    failing = {problem_seed(workbook.seed, 1, keys[1]): "first", problem_seed(workbook.seed, 1, keys[2]): "second",
-               problem_seed(workbook.seed, 2, keys[0]): "third"}
+    failing = {problem_seed(workbook.seed, 2, keys[1]): "first", problem_seed(workbook.seed, 2, keys[3]): "second",
+               problem_seed(workbook.seed, 3, keys[0]): "third"}
     real = engine.make_problem
 
     def make_problem(derivation, params, seed, *args, **kwargs):
@@ -174,7 +178,6 @@ def test_the_error_reported_is_the_first_that_jobs_1_meets(tmp_path, monkeypatch
         return real_typeset(sources, names)
 
     monkeypatch.setattr(engine, "make_problem", make_problem)
-    monkeypatch.setattr(build_module, "make_problem", make_problem)
     monkeypatch.setattr(build_module, "_typeset", typeset)
     messages = []
     for jobs in (1, 2, 3):
