@@ -35,6 +35,17 @@ def touch_and_maybe_fail(unit):
     return k
 
 
+def slow_touch(unit):
+    k, folder = unit
+    (Path(folder) / str(k)).touch()
+    time.sleep(0.2)
+    return k
+
+
+def die(unit):
+    os._exit(3)
+
+
 def serve(helpers, run, units):
     serving = [helpers.pool.submit(parallel.serve, run, 1, units)]
     return parallel.Arrivals(helpers, serving)
@@ -77,17 +88,6 @@ def test_helpers_whose_last_results_are_never_read_still_exit():
             "print('left')\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert result.stdout.strip() == "left", result.stderr
-
-
-def slow_touch(unit):
-    k, folder = unit
-    (Path(folder) / str(k)).touch()
-    time.sleep(0.2)
-    return k
-
-
-def die(unit):
-    os._exit(3)
 
 
 def test_a_helper_that_dies_is_reported_not_waited_for():
