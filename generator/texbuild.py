@@ -6,6 +6,7 @@ import contextlib
 import errno
 import fcntl
 import functools
+import gzip
 import io
 import os
 import pickle
@@ -119,7 +120,7 @@ def preamble_format(source: str) -> Path | None:
     if marker not in source:
         return None
     preamble = source[: source.index(marker) + 1]
-    key = cache.digest("format", preamble, tex_version()) + ".fmt"
+    key = cache.digest("format, uncompressed", preamble, tex_version()) + ".fmt"
     path = cache.path_of("formats", key) or Path(_private_formats.name) / key
     if path.exists():
         return path
@@ -142,8 +143,13 @@ def _dump_format(preamble: str, path: Path) -> None:
         if result.returncode != 0 or not built.exists():
             return
         handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
-        os.close(handle)
-        shutil.copyfile(built, temp)
+        with open(handle, "wb") as out, open(built, "rb") as raw:
+            # stored uncompressed: pdflatex reads a format through zlib, which also takes plain bytes, and
+            # loads this 18 MB one in 0.03 s instead of 0.09 s for its gzip (measured; every run pays it)
+            compressed = raw.read(2) == b"\x1f\x8b"
+            raw.seek(0)
+            source = gzip.open(raw) if compressed else raw
+            shutil.copyfileobj(source, out, 1 << 20)
         os.replace(temp, path)
 
 

@@ -1,5 +1,6 @@
 """Many documents in one pdflatex run: the same pages as compiled alone, errors traced to their source."""
 
+import gzip
 import os
 import random
 import subprocess
@@ -8,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from generator import build as build_module
-from generator import engine, spec
+from generator import engine, spec, texbuild
 from generator.build import MOST_PER_CHUNK, build_chunks, chunks, documents, variants_of
 from generator.cli import main
 from generator.model import BuildError
@@ -58,6 +59,21 @@ def test_batched_pages_are_pixel_identical_to_each_document_compiled_alone(tmp_p
         for doc, pdf in zip(group, batch.documents()):
             alone = latexmk(doc.source, tmp_path / doc.stem)  # what a teacher gets from the .tex alone
             assert rasters(pdf, tmp_path, f"b-{doc.stem}") == rasters(alone, tmp_path, f"a-{doc.stem}"), doc.stem
+
+
+def test_the_preamble_format_is_kept_uncompressed_and_typesets_the_same_bytes(tmp_path, monkeypatch):
+    """pdflatex dumps its formats gzipped; the cache keeps them plain (faster to load) and TeX makes the same PDF."""
+    (tmp_path / "s.toml").write_text(SPEC)
+    workbook = spec.load(tmp_path / "s.toml", variants=2)
+    group = [d for d in documents(workbook, variants_of(workbook), single=False) if d.kind == "answer-key"]
+    sources, names = [d.source for d in group], [d.stem for d in group]
+    fmt = texbuild.preamble_format(sources[0])
+    assert fmt is not None and fmt.read_bytes()[:2] != b"\x1f\x8b"
+    plain = compile_batch(sources, names)
+    zipped = tmp_path / "zipped.fmt"
+    zipped.write_bytes(gzip.compress(fmt.read_bytes()))
+    monkeypatch.setattr(texbuild, "preamble_format", lambda source: zipped)
+    assert compile_batch(sources, names).pdf == plain.pdf
 
 
 def broken_batch(tmp_path) -> tuple[list[str], list[str], int]:
