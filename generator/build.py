@@ -10,7 +10,7 @@ from pathlib import Path
 
 from generator import answers, cache, moodle, parallel, render
 from generator.build_options import DEFAULT_FORMATS, FORMATS  # noqa: F401 - FORMATS re-exported
-from generator.engine import Variant, derive_problems, make_variant, variant_id
+from generator.engine import Variant, derive_part, derive_problems, make_variant, variant_id
 from generator.model import BuildError, UserError
 from generator.output import check_target, publish
 from generator.parallel import MOST_PER_CHUNK, chunks  # noqa: F401 - MOST_PER_CHUNK re-exported
@@ -115,39 +115,19 @@ def _each(outcomes, progress) -> list[Chunk]:
     return results
 
 
-def _problems(args) -> tuple[list[list], tuple | None]:
-    """The problems at ``positions`` (of the spec's list) of each variant in ``indices``, in order.
-
-    Stops at the first that fails: returns what was made, and (variant's place, problem's position,
-    error) of the failure, or None.
-    """
-    workbook, indices, positions = args
-    requests = [workbook.requests[position] for position in positions]
-    made = []
-    for place, index in enumerate(indices):
-        row = []
-        try:
-            for problem in derive_problems(requests, workbook.seed, index):
-                row.append(problem)
-        except BuildError as error:
-            return made + [row], (place, positions[len(row)], error)
-        made.append(row)
-    return made, None
-
-
 def _divided(workbook: Workbook, plan: list[range], single: bool, pdf: bool, helpers: parallel.Helpers, jobs: int,
              progress) -> list[Chunk]:
     """Every chunk, its problems derived part here and part on the helpers (``parallel``); each chunk's TeX
     runs here, in threads, as soon as it is rendered, while the processes derive the next chunks."""
     shares = parallel.groups(len(workbook.requests), helpers.count + 1)
-    serving = [helpers.pool.submit(parallel.serve, _problems, h, [(workbook, list(r), shares[h]) for r in plan])
+    serving = [helpers.pool.submit(parallel.serve, derive_part, h, [(workbook, list(r), shares[h]) for r in plan])
                for h in range(1, len(shares))]
     arrivals = parallel.Arrivals(helpers, serving)
     results, typesetting = [], {}
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="derivbook-tex") as tex:
         try:
             for k, indices in enumerate(plan):
-                parts = [_problems((workbook, list(indices), shares[0]))]
+                parts = [derive_part((workbook, list(indices), shares[0]))]
                 parts += [arrivals.take(h, k) for h in range(1, len(shares))]
                 failures = [failure for _, failure in parts if failure is not None]
                 if failures:  # the first that --jobs 1 would meet, after any TeX error of the chunks before

@@ -121,6 +121,27 @@ def derive_problems(requests: list[Request], workbook_seed: int, index: int) -> 
         yield make_problem(request.derivation, request.params, problem_seed(workbook_seed, index, request.key))
 
 
+def derive_part(unit: tuple) -> tuple[list[list[Problem]], tuple | None]:
+    """One process's part of a chunk: for ``unit`` = (workbook, indices, positions), the problems at
+    ``positions`` (of the spec's list) of each variant in ``indices``, in order.
+
+    Stops at the first that fails: returns what was made, and (variant's place, problem's position,
+    error) of the failure, or None.
+    """
+    workbook, indices, positions = unit
+    requests = [workbook.requests[position] for position in positions]
+    made = []
+    for place, index in enumerate(indices):
+        row = []
+        try:
+            for problem in derive_problems(requests, workbook.seed, index):
+                row.append(problem)
+        except BuildError as error:
+            return made + [row], (place, positions[len(row)], error)
+        made.append(row)
+    return made, None
+
+
 def request(derivation_id: str, params: dict, key: str, where: str, **extra) -> Request:
     """A validated Request for a derivation id and its (partial) parameters."""
     from generator.params import resolve
