@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # as on a user's machine, Python caches the bytecode of derivbook's modules (a sandbox may switch it off)
 ENV = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
 ROUNDS = 3
-JOBS_ROUNDS = 5  # the jobs ratio moves most with this machine's drift: more rounds
+JOBS_ROUNDS = 7  # the jobs ratio moves most with this machine's drift (and stalls): more rounds
 
 
 def run(args: list[str], cache: Path) -> float:
@@ -90,13 +90,17 @@ def main() -> None:
         ("unchanged rebuild", f"{unchanged:.2f} s"),
     ]
 
-    # new numbers each time (nothing comes from the PDF or build caches); alternated, medians
+    # the same 8 variants with --jobs 1 and --jobs 2 in each round (new numbers every round), each run on its
+    # own copy of the warm cache: the same work, nothing from the PDF or build caches; the order alternates
     times: dict[int, list[float]] = {1: [], 2: []}
     for attempt in range(JOBS_ROUNDS):
-        for jobs in (1, 2):
-            seed = str(100 + 10 * attempt + jobs)
+        seed = str(100 + attempt)
+        for jobs in (1, 2) if attempt % 2 == 0 else (2, 1):
+            copy = work / f"cache-j{jobs}-{attempt}"
+            shutil.copytree(cache, copy)
             out = work / f"j{jobs}-{attempt}"
-            times[jobs].append(run(["build", "--seed", seed, "--variants", "8", "--jobs", str(jobs), "--out", str(out)], cache))
+            times[jobs].append(run(["build", "--seed", seed, "--variants", "8", "--jobs", str(jobs), "--out", str(out)], copy))
+            shutil.rmtree(copy)
     jobs1, jobs2 = statistics.median(times[1]), statistics.median(times[2])
     rows += [
         (f"8 variants, --jobs 1 (median of {JOBS_ROUNDS})", f"{jobs1:.2f} s"),
