@@ -124,7 +124,7 @@ def _divided(workbook: Workbook, plan: list[range], single: bool, pdf: bool, hel
                for h in range(1, len(shares))]
     arrivals = parallel.Arrivals(helpers, serving)
     results, typesetting = [], {}
-    # one thread more than cores: while a thread does its Python part of a run (writing the batch, cutting
+    # one thread more than --jobs: while a thread does its Python part of a run (writing the batch, cutting
     # the PDF apart), the next pdflatex already has the core (8 variants, --jobs 2, 16 paired rounds with
     # the same variants: 2.49 -> 2.42 s)
     with ThreadPoolExecutor(max_workers=jobs + 1, thread_name_prefix="derivbook-tex") as tex:

@@ -53,8 +53,9 @@ def groups(problems: int, processes: int) -> list[list[int]]:
     """The problems' positions dealt out to the processes in turn: this process's first, then each helper's.
 
     This process also renders every chunk and hands it to TeX, so it takes one problem to each helper's
-    two (with 14 problems and one helper: 5 here, 9 there; measured against one to one, 8 variants with
-    --jobs 2 went from 1.57 to 1.63 times --jobs 1, medians of 15 paired rounds).
+    two (with 14 problems and one helper: 5 here, 9 there). Against one to one, 8 variants with --jobs 2
+    went from 1.57 to 1.63 times --jobs 1 (medians of 15 paired rounds); measured again after TeX got
+    cheaper, with the same variants in every round, the two dealings were level (1.65 and 1.64).
     """
     cycle = [0] + [helper for helper in range(1, processes) for _ in range(2)]
     return [[q for q in range(problems) if cycle[q % len(cycle)] == p] for p in range(processes)]
