@@ -97,7 +97,7 @@ def build_chunks(workbook: Workbook, only: str | None = None, jobs: int = 1, pdf
     elif wanted := parallel.helpers_wanted(count, jobs, only, len(workbook.requests)):
         with contextlib.ExitStack() as stack:
             if helpers is None:
-                helpers = stack.enter_context(parallel.helpers(wanted))
+                helpers = stack.enter_context(parallel.deriving(workbook, wanted))
             results = _divided(workbook, plan, single, pdf, helpers, jobs, progress)
     else:
         results = _each(map(_chunk, tasks), progress)
@@ -119,10 +119,8 @@ def _divided(workbook: Workbook, plan: list[range], single: bool, pdf: bool, hel
              progress) -> list[Chunk]:
     """Every chunk, its problems derived part here and part on the helpers (``parallel``); each chunk's TeX
     runs here, in threads, as soon as it is rendered, while the processes derive the next chunks."""
-    shares = parallel.groups(len(workbook.requests), helpers.count + 1)
-    serving = [helpers.pool.submit(parallel.serve, derive_part, h, [(workbook, list(r), shares[h]) for r in plan])
-               for h in range(1, len(shares))]
-    arrivals = parallel.Arrivals(helpers, serving)
+    shares = parallel.groups(len(workbook.requests), helpers.count + 1)  # as parallel.deriving dealt them
+    arrivals = parallel.Arrivals(helpers)
     results, typesetting = [], {}
     # one thread more than --jobs: while a thread does its Python part of a run (writing the batch, cutting
     # the PDF apart), the next pdflatex already has the core (8 variants, --jobs 2, 16 paired rounds with

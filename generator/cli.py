@@ -186,8 +186,9 @@ def build(spec, seed, variants, roster, sets, out, paper, formats, jobs, only, n
     out_dir = out or Path("build") / workbook.name
     jobs = jobs or os.cpu_count() or 1
     wanted = parallel.helpers_wanted(len(workbook.students), jobs, only, len(workbook.requests)) if executor == "local" else 0
-    # the helpers are forked before SymPy is imported here, and import it side by side with this process
-    with _executor(executor, scheduler) as pool, parallel.helpers(wanted) as helpers:
+    # the helpers are forked and set to work before SymPy is imported here, and import it side by side with
+    # this process
+    with _executor(executor, scheduler) as pool, parallel.deriving(workbook, wanted) as helpers:
         from generator.build import build as run_build
 
         _run_build(run_build, workbook, out_dir, chosen, jobs, only, key, started, executor=pool, helpers=helpers)

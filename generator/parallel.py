@@ -1,8 +1,9 @@
 """Where a build's problems are derived: in this process and in helper processes beside it.
 
-Light to import (no SymPy): the command line forks the helpers right after reading the spec, so that
-they import SymPy side by side with this process instead of inheriting it after it — on two cores, the
-0.5 s of imports is paid once in wall time, not twice.
+Light to import (no SymPy): the command line forks the helpers right after reading the spec and hands
+them their work at once (``deriving``), so that they import SymPy side by side with this process instead
+of inheriting it after it — on two cores, the 0.5 s of imports is paid once in wall time, not twice — and
+start deriving while this process still imports what it needs to render and typeset.
 
 The work is split by problem, not by variant: each process derives its own problems of the spec (with one
 helper, problems 1, 4, 7 … here and the others there; see ``groups``) for every variant. A process's
@@ -21,7 +22,7 @@ import pickle
 import queue
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 MOST_PER_CHUNK = 8  # variants typeset in one pdflatex run per document kind
@@ -61,7 +62,7 @@ def groups(problems: int, processes: int) -> list[list[int]]:
     return [[q for q in range(problems) if cycle[q % len(cycle)] == p] for p in range(processes)]
 
 
-@dataclass(frozen=True)
+@dataclass
 class Helpers:
     """Forked helper processes, and the channel their results come back on."""
 
@@ -69,6 +70,11 @@ class Helpers:
     count: int
     results: Any  # a multiprocessing queue: (helper, unit, succeeded, pickled result or error)
     stop: Any  # a multiprocessing event: once set, no helper starts another unit
+    serving: list[Future] = field(default_factory=list)  # each helper's run through its units (``start``)
+
+    def start(self, run: Callable, units: list[list]) -> None:
+        """Helper h (1, 2 …) runs ``run`` on each of ``units[h - 1]`` in order (see ``serve``)."""
+        self.serving = [self.pool.submit(serve, run, h, mine) for h, mine in enumerate(units, start=1)]
 
     def release(self) -> None:
         """Nothing more is wanted from the helpers: they exit while this process goes on."""
@@ -102,10 +108,34 @@ def helpers(count: int) -> Iterator[Helpers | None]:
     try:
         pool.submit(os.getpid)  # a fork pool starts all its processes on the first task: start them now
         yield Helpers(pool, count, *_inherited)
+    except BaseException:
+        # a failure or Ctrl-C ends the build at once, not after the unit each helper is on (up to a second
+        # of SymPy); ProcessPoolExecutor.terminate_workers() does this from Python 3.14
+        for process in list((pool._processes or {}).values()):
+            process.terminate()
+        raise
     finally:
-        _inherited[1].set()  # after a failure or Ctrl-C, each helper stops after the unit it is on
+        _inherited[1].set()  # no helper starts another unit
         pool.shutdown(wait=True, cancel_futures=True)
         _inherited[0].close()
+
+
+@contextlib.contextmanager
+def deriving(workbook, count: int) -> Iterator[Helpers | None]:
+    """``count`` helpers forked now and set to work at once, each on its problems (``groups``) of every chunk
+    of ``workbook``; this process derives the first share (None when ``count`` is 0).
+
+    Started before this process imports what it needs to render and typeset: the helpers' first results are
+    there when it wants them.
+    """
+    with helpers(count) as forked:
+        if forked is not None:
+            from generator.engine import derive_part
+
+            shares = groups(len(workbook.requests), count + 1)
+            plan = chunks(len(workbook.students))
+            forked.start(derive_part, [[(workbook, list(r), share) for r in plan] for share in shares[1:]])
+        yield forked
 
 
 def serve(run: Callable, helper: int, units: list) -> None:
@@ -138,8 +168,8 @@ def _sendable(error: Exception) -> bytes:
 class Arrivals:
     """The helpers' results in this process, taken in any order; waits for one not here yet."""
 
-    def __init__(self, helpers: Helpers, serving: list[Future]) -> None:
-        self._helpers, self._serving = helpers, serving
+    def __init__(self, helpers: Helpers) -> None:
+        self._helpers = helpers
         self._here: dict[tuple[int, int], tuple[bool, bytes]] = {}
 
     def take(self, helper: int, k: int):
@@ -148,7 +178,7 @@ class Arrivals:
             try:
                 who, unit, succeeded, data = self._helpers.results.get(timeout=0.1)
             except queue.Empty:  # a helper that crashed (killed, out of memory) sends nothing: say so
-                crashed = next((f.exception() for f in self._serving if f.done() and f.exception()), None)
+                crashed = next((f.exception() for f in self._helpers.serving if f.done() and f.exception()), None)
                 if crashed is not None:
                     raise crashed from None
                 continue

@@ -47,8 +47,8 @@ def die(unit):
 
 
 def serve(helpers, run, units):
-    serving = [helpers.pool.submit(parallel.serve, run, 1, units)]
-    return parallel.Arrivals(helpers, serving)
+    helpers.start(run, [units])
+    return parallel.Arrivals(helpers)
 
 
 def test_a_helper_sends_each_result_as_it_is_made_and_they_can_be_taken_in_any_order():
@@ -77,13 +77,24 @@ def test_leaving_early_stops_the_helpers_after_the_unit_they_are_on(tmp_path):
     assert time.monotonic() - started < 5 and len(list(tmp_path.iterdir())) < 5
 
 
+def test_leaving_after_a_failure_ends_the_helpers_at_once():
+    """A bad --out or a failed problem here must not wait for the unit each helper is on."""
+    started = time.monotonic()
+    with pytest.raises(KeyError), parallel.helpers(1) as helpers:
+        serve(helpers, time.sleep, [30])
+        time.sleep(1)  # the helper is in its unit (or still importing SymPy)
+        raise KeyError
+    assert time.monotonic() - started < 20
+
+
 def test_helpers_whose_last_results_are_never_read_still_exit():
     """After a failure here nobody reads the helpers' last results; 2 MB each fill the pipe, and a helper
     waiting for them to be read would keep the build from ever ending."""
     code = ("import time\nfrom generator import parallel\n"
             "def big(unit):\n    return b'x' * 2_000_000\n"
             "with parallel.helpers(1) as helpers:\n"
-            "    parallel.Arrivals(helpers, [helpers.pool.submit(parallel.serve, big, 1, list(range(10)))]).take(1, 0)\n"
+            "    helpers.start(big, [list(range(10))])\n"
+            "    parallel.Arrivals(helpers).take(1, 0)\n"
             "    time.sleep(0.5)\n"
             "print('left')\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
@@ -121,6 +132,16 @@ def test_reading_a_spec_does_not_import_sympy():
             "spec.load(cli.resolve_spec(None), variants=8)\nprint('sympy' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_helpers_are_set_to_work_on_their_share_of_every_chunk_as_they_are_forked(tmp_path):
+    (tmp_path / "s.toml").write_text(FOUR)
+    workbook = spec.load(tmp_path / "s.toml")
+    with parallel.deriving(workbook, 1) as helpers:
+        arrivals = parallel.Arrivals(helpers)
+        parts = [arrivals.take(1, k) for k in (3, 0)]
+    assert parts == [engine.derive_part((workbook, [6, 7], [1, 2])), engine.derive_part((workbook, [0, 1], [1, 2]))]
+    assert parts[0][1] is None and len(parts[0][0]) == 2 and len(parts[0][0][0]) == 2
 
 
 def test_a_class_shared_with_helpers_is_byte_identical_to_one_built_alone(tmp_path):
