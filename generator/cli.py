@@ -9,7 +9,6 @@ import shutil
 import signal
 import sys
 import time
-from importlib import resources
 from pathlib import Path
 
 import click
@@ -22,8 +21,10 @@ DEFAULT_WORKBOOK = "llm-foundations"
 
 def bundled_spec(name: str) -> Path | None:
     """The path of a ready-made workbook shipped with the package, by name."""
-    candidate = resources.files("workbooks") / f"{name}.toml"
-    return Path(str(candidate)) if candidate.is_file() else None
+    import workbooks  # its folder, as importlib.resources would find it, without that import's 8 ms
+
+    candidate = Path(workbooks.__file__).parent / f"{name}.toml"
+    return candidate if candidate.is_file() else None
 
 
 def resolve_spec(spec: str | None) -> Path:

@@ -85,3 +85,37 @@ def test_derivation_cache_is_keyed_by_the_whole_package(monkeypatch):
     softmax_jacobian.derive()  # any source change in the package: proven afresh
     softmax_jacobian.derive.cache_clear()
     assert calls
+
+
+def test_remembered_declarations_are_the_parsed_ones_and_an_edit_is_read_afresh(tmp_path, monkeypatch):
+    from generator import registry
+
+    source = (registry._folder() / "vector_norms.py").read_text()
+    monkeypatch.setattr(registry, "_folder", lambda: tmp_path)
+    monkeypatch.setattr(cache, "directory", lambda: tmp_path / "cache")
+    (tmp_path / "vector_norms.py").write_text(source)
+    for _ in range(2):  # parsed, then from the cache
+        registry._declared.cache_clear()
+        assert registry.get("vector-norms") == registry.read_declarations(tmp_path / "vector_norms.py")
+    assert len(list((tmp_path / "cache" / "declarations").iterdir())) == 1
+    title = registry.get("vector-norms").title
+    (tmp_path / "vector_norms.py").write_text(source.replace(f'TITLE = "{title}"', 'TITLE = "Edited"'))
+    registry._declared.cache_clear()
+    assert registry.get("vector-norms").title == "Edited"
+    registry._declared.cache_clear()
+
+
+def test_the_tex_version_and_printable_characters_are_remembered_as_read(tmp_path, monkeypatch):
+    from generator import texbuild, typeset
+
+    asked = subprocess.run(["pdflatex", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+    declared = typeset._declared_codepoints()
+    monkeypatch.setattr(cache, "directory", lambda: tmp_path)
+    for _ in range(2):  # read, then from the cache
+        texbuild.tex_version.cache_clear()
+        typeset.printable_codepoints.cache_clear()
+        assert texbuild.tex_version() == asked and typeset.printable_codepoints() == declared
+        monkeypatch.setattr(subprocess, "run", None)  # the second time nothing is asked of TeX
+    assert 0xE9 in declared and 0x1E9E not in declared  # é prints; ẞ is declared but misprinted
+    texbuild.tex_version.cache_clear()
+    typeset.printable_codepoints.cache_clear()
