@@ -33,10 +33,12 @@ _LITERAL = [
 ]
 
 
+@lru_cache(maxsize=4096)
 def plain(text: str) -> NoEscape:
     """Escape a string for LaTeX so it prints literally; control characters dropped, whitespace folded.
 
-    (Spec and roster strings with control characters are refused before they get here.)
+    (Spec and roster strings with control characters are refused before they get here.) Remembered: most
+    prose recurs in every variant, and escaping it was a third of rendering.
     """
     text = re.sub(r"\s+", " ", _CONTROL.sub("", unicodedata.normalize("NFC", text)))
     # a run of 20+ characters without a space may break anywhere after each 20 (else it runs off the page)
@@ -179,6 +181,7 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         finalize=finalize,
         bytecode_cache=_bytecode_cache(),
+        auto_reload=False,  # templates do not change during a build: no stat of each one at every use
     )
     env.filters.update(
         tex=tex, approx=approx, paragraph=paragraph, prose=prose, step_groups=step_groups, mm=mm, points=points,
