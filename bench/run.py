@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # as on a user's machine, Python caches the bytecode of derivbook's modules (a sandbox may switch it off)
 ENV = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
 ROUNDS = 3
-JOBS_ROUNDS = 7  # the jobs ratio moves most with this machine's drift (and stalls): more rounds
+JOBS_ROUNDS = 11  # the jobs ratio moves most with this machine's drift (and stalls): more rounds
 
 
 def run(args: list[str], cache: Path) -> float:
