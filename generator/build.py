@@ -128,13 +128,18 @@ def _divided(workbook: Workbook, plan: list[range], single: bool, pdf: bool, hel
     with ThreadPoolExecutor(max_workers=jobs + 1, thread_name_prefix="derivbook-tex") as tex:
         try:
             for k, indices in enumerate(plan):
+                last = pdf and k == len(plan) - 1
+                theirs = [arrivals.take(h, k) for h in range(1, len(shares))] if last else []
+                if last and all(failure is None for _, failure in theirs):
+                    # its TeX would end the build alone: it typesets while this process derives its part, as a
+                    # lone chunk does, and ends soon after the last problem (the helpers are ahead by now)
+                    results.append(_streamed(workbook, indices, shares, theirs, typesetting, k))
+                    break
                 parts = [derive_part((workbook, list(indices), shares[0]))]
-                parts += [arrivals.take(h, k) for h in range(1, len(shares))]
+                parts += theirs or [arrivals.take(h, k) for h in range(1, len(shares))]
                 failures = [failure for _, failure in parts if failure is not None]
                 if failures:  # the first that --jobs 1 would meet, after any TeX error of the chunks before
-                    for j in range(k):
-                        for kind, _ in DOCUMENTS if pdf else ():
-                            typesetting[j, kind].result()
+                    _earlier_typesetting(typesetting, k)
                     raise min(failures, key=lambda failure: failure[:2])[2]
                 variants = _joined(workbook, indices, shares, [made for made, _ in parts])
                 docs = documents(workbook, variants, single)
@@ -145,13 +150,35 @@ def _divided(workbook: Workbook, plan: list[range], single: bool, pdf: bool, hel
                     progress(len(variants))
             helpers.release()
             for k, chunk in enumerate(results):  # errors come in the order --jobs 1 would meet them
-                for kind, _ in DOCUMENTS if pdf else ():
+                for kind, _ in DOCUMENTS if pdf and not chunk.batches else ():
                     chunk.batches[kind], chunk.pdfs[kind] = typesetting[k, kind].result()
         except BaseException:
             tex.shutdown(wait=False, cancel_futures=True)
             stop_typesetting()
             raise
     return results
+
+
+def _streamed(workbook: Workbook, indices: range, shares: list[list[int]], theirs: list, typesetting: dict,
+              k: int) -> Chunk:
+    """A divided build's last chunk, typeset while this process derives its part (the helpers' are here)."""
+    given = [{position: problem for share, (made, _) in zip(shares[1:], theirs) for position, problem in zip(share, made[place])}
+             for place in range(len(indices))]
+    try:
+        variants, docs, batches = _typeset_while_deriving(workbook, list(indices), False, given)
+    except BaseException:
+        _earlier_typesetting(typesetting, k)  # the chunks before fail first, as with --jobs 1
+        raise
+    return Chunk(variants, docs, [answers.variant_record(v) for v in variants], batches,
+                 {kind: batch.documents() for kind, batch in batches.items()})
+
+
+def _earlier_typesetting(typesetting: dict, k: int) -> None:
+    """Wait for the TeX runs of the chunks before chunk ``k``, raising the first error --jobs 1 would meet."""
+    for j in range(k):
+        for kind, _ in DOCUMENTS:
+            if (j, kind) in typesetting:
+                typesetting[j, kind].result()
 
 
 def _joined(workbook: Workbook, indices: range, shares: list[list[int]], made: list[list[list]]) -> list[Variant]:
@@ -206,11 +233,13 @@ def _stem(kind: str, variant: Variant, single: bool) -> str:
 
 
 class _Arriving:
-    """A variant's items for both of its documents, each problem derived when a template first reaches it."""
+    """A variant's items for both of its documents, each problem derived when a template first reaches it
+    (but for those ``given``, by position: derived by a helper)."""
 
-    def __init__(self, workbook: Workbook, variant: Variant, before_deriving) -> None:
-        self._requests = workbook.requests
-        self._problems = derive_problems(workbook.requests, workbook.seed, variant.index)
+    def __init__(self, workbook: Workbook, variant: Variant, before_deriving, given: dict | None = None) -> None:
+        self._requests, self._given = workbook.requests, given or {}
+        here = [request for position, request in enumerate(workbook.requests) if position not in self._given]
+        self._problems = derive_problems(here, workbook.seed, variant.index)
         self._variant, self._before = variant, before_deriving
         self.items: list[dict] = []
 
@@ -222,8 +251,11 @@ class _Arriving:
 
     def item(self, k: int) -> dict:
         if k == len(self.items):
-            self._before()
-            problem = next(self._problems)
+            if k in self._given:
+                problem = self._given[k]
+            else:
+                self._before()
+                problem = next(self._problems)
             self._variant.problems.append(problem)
             self.items.append(_item(k + 1, problem, self._requests[k]))
         return self.items[k]
@@ -242,8 +274,9 @@ class _Reader:
             yield item
 
 
-def _typeset_while_deriving(workbook: Workbook, indices: list[int], single: bool):
-    """A lone chunk with a core to spare: pdflatex typesets each problem while SymPy derives the next.
+def _typeset_while_deriving(workbook: Workbook, indices: list[int], single: bool, given: list[dict] | None = None):
+    """A lone chunk with a core to spare, or a divided build's last chunk (with ``given``: each variant's
+    problems from the helpers, by position): pdflatex typesets each problem while SymPy derives the next.
 
     Both documents are rendered piece by piece (Jinja's generate) into one pdflatex pipe per kind
     (texbuild.Stream). The answer key, the longer document, leads: it reaches each new problem first, and
@@ -262,8 +295,8 @@ def _typeset_while_deriving(workbook: Workbook, indices: list[int], single: bool
                 stream.flush()
 
         leader, follower = "answer-key", "worksheet"
-        for variant in variants:
-            arriving = _Arriving(workbook, variant, flush)
+        for place, variant in enumerate(variants):
+            arriving = _Arriving(workbook, variant, flush, given[place] if given else None)
             readers = {kind: arriving.reader() for kind, _ in DOCUMENTS}
             pieces = {kind: render.generate(template, **_context(workbook, variant, readers[kind]))
                       for kind, template in DOCUMENTS}

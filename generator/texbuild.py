@@ -351,10 +351,8 @@ def compile_batch(sources: list[str], names: list[str], time_limit: float = TIME
     pdflatex is taken from the cache.
     """
     require_tex()
-    cached = cache.load("pdf", _batch_key(sources))
-    if cached is not None:
-        counts, pdf = pickle.loads(cached)
-        return Batch(pdf, counts)
+    if (cached := _cached(sources)) is not None:
+        return cached
     combined, starts = combine(sources)
     return _typeset(combined, preamble_format(sources[0]), starts, sources, names, time_limit)
 
@@ -371,6 +369,15 @@ def _typeset(combined: str, fmt: Path | None, starts: list[int], sources: list[s
 
 def _batch_key(sources: list[str]) -> str:
     return cache.digest("batch", *sources, tex_version())
+
+
+def _cached(sources: list[str]) -> Batch | None:
+    """The batch these documents made before with this pdflatex, or None."""
+    cached = cache.load("pdf", _batch_key(sources))
+    if cached is None:
+        return None
+    counts, pdf = pickle.loads(cached)
+    return Batch(pdf, counts)
 
 
 _RUNNING: set[subprocess.Popen] = set()  # pdflatex processes started and not yet waited for
@@ -547,8 +554,15 @@ class Stream:
             self._pipe = None
 
     def finish(self) -> Batch:
-        """Close the stream if it is not, wait for pdflatex, and return what it made (or raise its error)."""
+        """Close the stream if it is not, wait for pdflatex, and return what it made (or raise its error).
+
+        Documents typeset before (the same bytes, the same pdflatex) are taken from the cache, as
+        ``compile_batch`` takes them, and pdflatex is stopped: only the documents' end tells which they are.
+        """
         self.close()
+        if (cached := _cached(self.combiner.sources)) is not None:
+            _stop(self._process)
+            return cached
         in_time = _wait(self._process, self._deadline - time.monotonic())
         combined = "".join(self._text)
         return _result(in_time, self._process, self._workdir, self._fmt, combined, self.combiner.starts,

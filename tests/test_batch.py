@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from generator import build as build_module
-from generator import engine, spec, texbuild
+from generator import cache, engine, spec, texbuild
 from generator.build import MOST_PER_CHUNK, build_chunks, chunks, documents, variants_of
 from generator.cli import main
 from generator.model import BuildError
@@ -183,6 +183,21 @@ def test_a_latex_error_while_streaming_is_traced_as_in_a_batch(tmp_path):
         stream.finish()
     assert str(streamed.value) == str(batched.value)
     assert str(streamed.value).startswith(f"{names[1]}: problem 2, line {line}: Undefined control sequence")
+
+
+def test_documents_streamed_again_are_taken_from_the_cache_and_pdflatex_is_stopped(tmp_path, monkeypatch):
+    (tmp_path / "s.toml").write_text(SPEC)
+    workbook = spec.load(tmp_path / "s.toml", variants=2)
+    sources = [d.source for d in documents(workbook, variants_of(workbook), single=False) if d.kind == "worksheet"]
+    monkeypatch.setattr(cache, "_enabled", True)  # a --no-cache build earlier in this process turned it off
+    batch = compile_batch(sources, ["a", "b"])
+    monkeypatch.setattr(texbuild, "_result", None)  # what pdflatex made is not read this time
+    with Stream(["a", "b"]) as stream:
+        for source in sources:
+            stream.feed(source)
+            stream.end()
+        assert stream.finish() == batch
+        assert stream._process.returncode != 0  # stopped, not waited for
 
 
 def test_a_tex_loop_while_streaming_is_stopped_by_the_time_limit():

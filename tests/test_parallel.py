@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from generator import build as build_module
 from generator import engine, parallel, spec
 from generator.cli import main
-from generator.model import BuildError
+from generator.model import BuildError, Math, Tex
 from generator.seeding import problem_seed
 
 ROOT = Path(__file__).parents[1]
@@ -156,6 +156,19 @@ def test_a_class_shared_with_helpers_is_byte_identical_to_one_built_alone(tmp_pa
         assert (tmp_path / "shared" / name).read_bytes() == (tmp_path / "alone" / name).read_bytes(), name
 
 
+def test_a_divided_build_typesets_its_last_chunk_while_deriving_it(tmp_path, monkeypatch):
+    (tmp_path / "s.toml").write_text(FOUR)
+    workbook = spec.load(tmp_path / "s.toml")
+    alone = build_module.build_chunks(workbook, jobs=1)
+    batched = []
+    real = build_module._typeset
+    monkeypatch.setattr(build_module, "_typeset", lambda sources, names: batched.append(names) or real(sources, names))
+    shared = build_module.build_chunks(workbook, jobs=2)
+    assert len(batched) == 6 and not any(build_module.variant_id(workbook.seed, 7) in n for names in batched for n in names)
+    assert [chunk.pdfs for chunk in shared] == [chunk.pdfs for chunk in alone]
+    assert [[doc.source for doc in chunk.docs] for chunk in shared] == [[doc.source for doc in chunk.docs] for chunk in alone]
+
+
 def test_typesetting_errors_come_in_the_order_jobs_1_meets_them(tmp_path, monkeypatch):
     (tmp_path / "s.toml").write_text('variants = 4\n[[problem]]\nderivation = "vector-norms"\n')
     workbook = spec.load(tmp_path / "s.toml")
@@ -207,3 +220,41 @@ def test_the_error_reported_is_the_first_that_jobs_1_meets(tmp_path, monkeypatch
         messages.append(str(caught.value))
     expected = f"s: worksheet-{build_module.variant_id(workbook.seed, 0)}: broken" if tex_fails else "first"
     assert messages == [expected] * 3
+
+
+
+@pytest.mark.parametrize("failing, broken, first", [
+    ({(6, 3): "first", (7, 0): "second"}, (), "first"),  # only this process's (typeset while it derives them)
+    ({(6, 3): "first", (6, 1): "before it", (7, 0): "second"}, (), "before it"),  # a helper's comes earlier
+    ({}, (7,), "worksheet"),  # TeX fails in the last chunk (worksheet first, as --jobs 1 typesets it)
+    ({(7, 0): "second"}, (0,), "worksheet"),  # a TeX error of the first chunk comes before all of them
+], ids=["this process's problem", "a helper's problem first", "TeX", "an earlier chunk's TeX first"])
+def test_the_last_chunk_typeset_while_derived_fails_as_jobs_1_does(tmp_path, monkeypatch, failing, broken, first):
+    """A divided build's last chunk (variants 6 and 7) is typeset while this process derives its problems
+    (positions 0 and 3 with --jobs 2; with --jobs 3 position 3 is a helper's). Its errors, and TeX's, are
+    the first that --jobs 1 meets."""
+    (tmp_path / "s.toml").write_text(FOUR)
+    workbook = spec.load(tmp_path / "s.toml")
+    assert [list(r) for r in parallel.chunks(8)][-1] == [6, 7] and parallel.groups(4, 2)[0] == [0, 3]
+    keys = [request.key for request in workbook.requests]
+    seeds = {problem_seed(workbook.seed, index, keys[position]): text for (index, position), text in failing.items()}
+    breaking = {problem_seed(workbook.seed, index, keys[0]) for index in broken}
+    real = engine.make_problem
+
+    def make_problem(derivation, params, seed, *args, **kwargs):
+        if seed in seeds:
+            raise BuildError(seeds[seed])
+        problem = real(derivation, params, seed, *args, **kwargs)
+        if seed in breaking:  # trusted LaTeX that TeX does not know, on the worksheet and in the key
+            problem.statement = [*problem.statement, (Math(Tex(r"\nosuchmacro")),)]
+        return problem
+
+    monkeypatch.setattr(engine, "make_problem", make_problem)
+    messages = []
+    for jobs in (1, 2, 3):
+        with pytest.raises(BuildError) as caught:
+            build_module.build_chunks(workbook, jobs=jobs)
+        messages.append(str(caught.value))
+    assert messages[1:] == messages[:1] * 2
+    variant = build_module.variant_id(workbook.seed, broken[0]) if broken else None
+    assert messages[0].startswith(f"s: {first}-{variant}:" if broken else first), messages[0]
