@@ -213,14 +213,19 @@ def test_the_error_reported_is_the_first_that_jobs_1_meets(tmp_path, monkeypatch
 
     monkeypatch.setattr(engine, "make_problem", make_problem)
     monkeypatch.setattr(build_module, "_typeset", typeset)
+    messages = first_errors(workbook)
+    expected = f"s: worksheet-{build_module.variant_id(workbook.seed, 0)}: broken" if tex_fails else "first"
+    assert messages == [expected] * 3
+
+
+def first_errors(workbook) -> list[str]:
+    """The error each of --jobs 1, 2 and 3 stops at."""
     messages = []
     for jobs in (1, 2, 3):
         with pytest.raises(BuildError) as caught:
             build_module.build_chunks(workbook, jobs=jobs)
         messages.append(str(caught.value))
-    expected = f"s: worksheet-{build_module.variant_id(workbook.seed, 0)}: broken" if tex_fails else "first"
-    assert messages == [expected] * 3
-
+    return messages
 
 
 @pytest.mark.parametrize("failing, broken, first", [
@@ -250,11 +255,7 @@ def test_the_last_chunk_typeset_while_derived_fails_as_jobs_1_does(tmp_path, mon
         return problem
 
     monkeypatch.setattr(engine, "make_problem", make_problem)
-    messages = []
-    for jobs in (1, 2, 3):
-        with pytest.raises(BuildError) as caught:
-            build_module.build_chunks(workbook, jobs=jobs)
-        messages.append(str(caught.value))
+    messages = first_errors(workbook)
     assert messages[1:] == messages[:1] * 2
     variant = build_module.variant_id(workbook.seed, broken[0]) if broken else None
     assert messages[0].startswith(f"s: {first}-{variant}:" if broken else first), messages[0]
