@@ -166,7 +166,7 @@ def _streamed(workbook: Workbook, indices: range, shares: list[list[int]], their
              for place in range(len(indices))]
     try:
         variants, docs, batches = _typeset_while_deriving(workbook, list(indices), False, given)
-    except BaseException:
+    except Exception:  # (not Ctrl-C: that stops at once)
         _earlier_typesetting(typesetting, k)  # the chunks before fail first, as with --jobs 1
         raise
     return Chunk(variants, docs, [answers.variant_record(v) for v in variants], batches,

@@ -305,6 +305,7 @@ def test_sigterm_stops_a_real_build_and_keeps_earlier_outputs(good_output, big, 
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     assert "interrupted; earlier outputs are unchanged" in err
+    assert "Traceback" not in err  # nor a helper's, as it is ended
     assert snapshot(out) == before and not leftovers(root)
     assert not [pid for pid in tex if Path(f"/proc/{pid}").exists()], "pdflatex outlived the build"
     assert not [pid for pid in started if Path(f"/proc/{pid}").exists()], "a helper outlived the build"
