@@ -47,12 +47,10 @@ def _chunk(args) -> Chunk:
     """Derive, verify, render and compile one chunk (typesetting while deriving when ``overlap``)."""
     workbook, indices, single, pdf, overlap = args
     if pdf and overlap:
-        variants, docs, batches = _typeset_while_deriving(workbook, indices, single)
-        typeset = {kind: (batch, batch.documents()) for kind, batch in batches.items()}
-    else:
-        variants = [make_variant(workbook.requests, workbook.seed, i, workbook.students[i]) for i in indices]
-        docs = documents(workbook, variants, single)
-        typeset = {kind: _typeset(*_batch(workbook, docs, kind)) for kind, _ in DOCUMENTS} if pdf else {}
+        return _typeset_while_deriving(workbook, indices, single)
+    variants = [make_variant(workbook.requests, workbook.seed, i, workbook.students[i]) for i in indices]
+    docs = documents(workbook, variants, single)
+    typeset = {kind: _typeset(*_batch(workbook, docs, kind)) for kind, _ in DOCUMENTS} if pdf else {}
     return Chunk(variants, docs, [answers.variant_record(v) for v in variants],
                  {kind: batch for kind, (batch, _) in typeset.items()}, {kind: pdfs for kind, (_, pdfs) in typeset.items()})
 
@@ -165,12 +163,10 @@ def _streamed(workbook: Workbook, indices: range, shares: list[list[int]], their
     given = [{position: problem for share, (made, _) in zip(shares[1:], theirs) for position, problem in zip(share, made[place])}
              for place in range(len(indices))]
     try:
-        variants, docs, batches = _typeset_while_deriving(workbook, list(indices), False, given)
+        return _typeset_while_deriving(workbook, list(indices), False, given)
     except Exception:  # (not Ctrl-C: that stops at once)
         _earlier_typesetting(typesetting, k)  # the chunks before fail first, as with --jobs 1
         raise
-    return Chunk(variants, docs, [answers.variant_record(v) for v in variants], batches,
-                 {kind: batch.documents() for kind, batch in batches.items()})
 
 
 def _earlier_typesetting(typesetting: dict, k: int) -> None:
@@ -274,7 +270,8 @@ class _Reader:
             yield item
 
 
-def _typeset_while_deriving(workbook: Workbook, indices: list[int], single: bool, given: list[dict] | None = None):
+def _typeset_while_deriving(workbook: Workbook, indices: list[int], single: bool,
+                            given: list[dict] | None = None) -> Chunk:
     """A lone chunk with a core to spare, or a divided build's last chunk (with ``given``: each variant's
     problems from the helpers, by position): pdflatex typesets each problem while SymPy derives the next.
 
@@ -314,7 +311,8 @@ def _typeset_while_deriving(workbook: Workbook, indices: list[int], single: bool
         for stream in streams.values():
             stream.close()
         batches = {kind: stream.finish() for kind, stream in streams.items()}
-    return variants, docs, batches
+    return Chunk(variants, docs, [answers.variant_record(v) for v in variants], batches,
+                 {kind: batch.documents() for kind, batch in batches.items()})
 
 
 def web_pages(workbook: Workbook, variants: list[Variant]) -> dict[str, bytes]:
