@@ -310,9 +310,14 @@ def _typeset_while_deriving(workbook: Workbook, indices: list[int], single: bool
                      for kind, _ in DOCUMENTS]
         for stream in streams.values():
             stream.close()
-        batches = {kind: stream.finish() for kind, stream in streams.items()}
-    return Chunk(variants, docs, [answers.variant_record(v) for v in variants], batches,
-                 {kind: batch.documents() for kind, batch in batches.items()})
+        # the rest is done while TeX ends: the records, then each kind's PDFs as soon as its run ends (the
+        # worksheet's first: it is the shorter run)
+        records = [answers.variant_record(v) for v in variants]
+        batches, pdfs = {}, {}
+        for kind, stream in streams.items():
+            batches[kind] = stream.finish()
+            pdfs[kind] = batches[kind].documents()
+    return Chunk(variants, docs, records, batches, pdfs)
 
 
 def web_pages(workbook: Workbook, variants: list[Variant]) -> dict[str, bytes]:
