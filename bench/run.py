@@ -27,7 +27,7 @@ JOBS_ROUNDS = 11  # the jobs ratio moves most with this machine's drift (and sta
 def run(args: list[str], cache: Path) -> float:
     """Wall time of one ``derivbook`` command in a fresh process."""
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "generator.cli", *args], cwd=ROOT, check=True, capture_output=True,
+    subprocess.run([sys.executable, "-m", "derivbook", *args], cwd=ROOT, check=True, capture_output=True,
                    env=dict(ENV, DERIVBOOK_CACHE=str(cache)))
     return time.perf_counter() - started
 
@@ -49,11 +49,11 @@ def shares(cache: Path) -> dict[str, float]:
     """Seconds in SymPy (generate and verify), rendering and TeX for the default workbook, in process."""
     os.environ["DERIVBOOK_CACHE"] = str(cache)
     sys.path.insert(0, str(ROOT))
-    from generator import spec
-    from generator.build import documents
-    from generator.cli import bundled_spec
-    from generator.engine import make_variant
-    from generator.texbuild import compile_batch
+    from derivbook import spec
+    from derivbook.build import documents
+    from derivbook.cli import bundled_spec
+    from derivbook.engine import make_variant
+    from derivbook.texbuild import compile_batch
 
     workbook = spec.load(bundled_spec("llm-foundations"), seed=987654)
     t0 = time.perf_counter()

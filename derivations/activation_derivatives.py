@@ -10,11 +10,11 @@ import sympy
 from sympy import Heaviside, Max, erf, exp, log, pi, sqrt, tanh
 from sympy.stats import Normal, cdf
 
-from generator.cache import derivation
-from generator.model import AnswerPart, Math, Problem, Step, Tex
-from generator.params import Param
-from generator.symbolic import prove_equal
-from generator.verify import to_mp
+from derivbook.cache import derivation
+from derivbook.model import AnswerPart, Math, Problem, Step, Tex
+from derivbook.params import Param
+from derivbook.symbolic import prove_equal
+from derivbook.verify import to_mp
 
 ID = "activation-derivatives"
 TITLE = "Derivatives of activation functions"

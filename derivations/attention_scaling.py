@@ -10,10 +10,10 @@ import mpmath
 import sympy
 from sympy import KroneckerDelta, Q, Rational, Sum, refine, sqrt, symbols
 
-from generator.cache import derivation
-from generator.model import AnswerPart, Figure, Math, Problem, Step, Tex
-from generator.params import Param
-from generator.symbolic import prove_equal
+from derivbook.cache import derivation
+from derivbook.model import AnswerPart, Figure, Math, Problem, Step, Tex
+from derivbook.params import Param
+from derivbook.symbolic import prove_equal
 
 ID = "attention-scaling"
 TITLE = "Why attention scales by $1/\\sqrt{d}$"

@@ -8,10 +8,10 @@ import mpmath
 import sympy
 from sympy import sqrt
 
-from generator.cache import derivation
-from generator.model import AnswerPart, Math, Problem, Step, Tex
-from generator.params import Param
-from generator.symbolic import int_matrix, mp_matmul, mp_matrix, prove_equal, symbol_matrix, transpose
+from derivbook.cache import derivation
+from derivbook.model import AnswerPart, Math, Problem, Step, Tex
+from derivbook.params import Param
+from derivbook.symbolic import int_matrix, mp_matmul, mp_matrix, prove_equal, symbol_matrix, transpose
 
 ID = "attention-scores"
 TITLE = "Attention scores $QK^\\top$ and their scaling"

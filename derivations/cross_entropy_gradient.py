@@ -9,10 +9,10 @@ import mpmath
 import sympy
 from sympy import IndexedBase, Q, Rational, Sum, exp, factor_terms, log, refine, symbols
 
-from generator.cache import derivation
-from generator.model import AnswerPart, Math, Problem, Step, Tex
-from generator.params import Param
-from generator.symbolic import at, mp_gradient, mp_softmax, mp_vector, prove_equal
+from derivbook.cache import derivation
+from derivbook.model import AnswerPart, Math, Problem, Step, Tex
+from derivbook.params import Param
+from derivbook.symbolic import at, mp_gradient, mp_softmax, mp_vector, prove_equal
 
 ID = "cross-entropy-gradient"
 TITLE = "Cross-entropy with label smoothing and its gradient"

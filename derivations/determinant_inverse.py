@@ -8,10 +8,10 @@ determinant, so its inverse has small entries with denominators dividing ``det A
 import mpmath
 import sympy
 
-from generator.cache import derivation
-from generator.model import AnswerPart, Math, Problem, Step, Tex
-from generator.params import Param
-from generator.symbolic import mp_matrix, prove_equal, symbol_matrix
+from derivbook.cache import derivation
+from derivbook.model import AnswerPart, Math, Problem, Step, Tex
+from derivbook.params import Param
+from derivbook.symbolic import mp_matrix, prove_equal, symbol_matrix
 
 ID = "determinant-inverse"
 TITLE = "Determinant and inverse"

@@ -9,10 +9,10 @@ from fractions import Fraction
 import mpmath
 import sympy
 
-from generator.cache import derivation
-from generator.model import AnswerPart, Math, Problem, Step, Tex
-from generator.params import Param
-from generator.symbolic import mp_matrix, primitive_integer, prove_equal, symbol_matrix, symbol_vector
+from derivbook.cache import derivation
+from derivbook.model import AnswerPart, Math, Problem, Step, Tex
+from derivbook.params import Param
+from derivbook.symbolic import mp_matrix, primitive_integer, prove_equal, symbol_matrix, symbol_vector
 
 ID = "eigendecomposition"
 TITLE = "Eigendecomposition of a symmetric matrix"

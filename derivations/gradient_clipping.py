@@ -10,10 +10,10 @@ import mpmath
 import sympy
 from sympy import Min, Rational, sqrt, symbols
 
-from generator.cache import derivation
-from generator.model import AnswerPart, Math, Problem, Step, Tex
-from generator.params import Param
-from generator.symbolic import int_matrix, mp_matrix, prove_equal, symbol_vector
+from derivbook.cache import derivation
+from derivbook.model import AnswerPart, Math, Problem, Step, Tex
+from derivbook.params import Param
+from derivbook.symbolic import int_matrix, mp_matrix, prove_equal, symbol_vector
 
 ID = "gradient-clipping"
 TITLE = "Clipping gradients by their global norm"

@@ -10,11 +10,11 @@ import mpmath
 import sympy
 from sympy import Abs, Interval, Rational, symbols
 
-from derivations.eigendecomposition import BASES
-from generator.cache import derivation
-from generator.model import AnswerPart, Figure, Math, Problem, Step, Tex
-from generator.params import Param
-from generator.symbolic import mp_matrix, mp_vector, prove_equal, symbol_matrix, symbol_vector
+from derivbook.derivations.eigendecomposition import BASES
+from derivbook.cache import derivation
+from derivbook.model import AnswerPart, Figure, Math, Problem, Step, Tex
+from derivbook.params import Param
+from derivbook.symbolic import mp_matrix, mp_vector, prove_equal, symbol_matrix, symbol_vector
 
 ID = "gradient-descent"
 TITLE = "Gradient descent on a quadratic"

@@ -9,10 +9,10 @@ import mpmath
 import sympy
 from sympy import Rational, exp, log, symbols
 
-from generator.cache import derivation
-from generator.model import AnswerPart, Math, Problem, Step, Tex
-from generator.params import Param
-from generator.symbolic import mp_vector, prove_equal
+from derivbook.cache import derivation
+from derivbook.model import AnswerPart, Math, Problem, Step, Tex
+from derivbook.params import Param
+from derivbook.symbolic import mp_vector, prove_equal
 
 ID = "kl-entropy-perplexity"
 TITLE = "Entropy, cross-entropy, KL divergence and perplexity"

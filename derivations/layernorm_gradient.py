@@ -13,10 +13,10 @@ import mpmath
 import sympy
 from sympy import sqrt
 
-from generator.cache import derivation
-from generator.model import AnswerPart, Math, Problem, Step, Tex
-from generator.params import Param
-from generator.symbolic import mp_gradient, mp_vector, prove_equal, symbol_vector
+from derivbook.cache import derivation
+from derivbook.model import AnswerPart, Math, Problem, Step, Tex
+from derivbook.params import Param
+from derivbook.symbolic import mp_gradient, mp_vector, prove_equal, symbol_vector
 
 ID = "layernorm-gradient"
 TITLE = "Layer normalisation and its gradient"

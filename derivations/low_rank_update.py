@@ -9,10 +9,10 @@ import mpmath
 import sympy
 from sympy import symbols
 
-from generator.cache import derivation
-from generator.model import AnswerPart, Math, Problem, Step, Tex
-from generator.params import Param
-from generator.symbolic import int_matrix, mp_matrix, prove_equal
+from derivbook.cache import derivation
+from derivbook.model import AnswerPart, Math, Problem, Step, Tex
+from derivbook.params import Param
+from derivbook.symbolic import int_matrix, mp_matrix, prove_equal
 
 ID = "low-rank-update"
 TITLE = "Rank and low-rank (LoRA) updates"

@@ -9,12 +9,12 @@ import mpmath
 import sympy
 from sympy import Piecewise, Rational, cos, pi, symbols
 
-from generator.cache import derivation
-from generator.mathtex import scientific
-from generator.model import AnswerPart, Figure, Math, Problem, Step, Tex
-from generator.params import Param
-from generator.symbolic import prove_equal
-from generator.verify import to_mp
+from derivbook.cache import derivation
+from derivbook.mathtex import scientific
+from derivbook.model import AnswerPart, Figure, Math, Problem, Step, Tex
+from derivbook.params import Param
+from derivbook.symbolic import prove_equal
+from derivbook.verify import to_mp
 
 ID = "lr-schedule"
 TITLE = "Warm-up and cosine decay of the learning rate"

@@ -10,11 +10,11 @@ import mpmath
 import sympy
 from sympy import Heaviside, Max, exp, log, tanh
 
-from generator.cache import derivation
-from generator.model import AnswerPart, Math, Problem, Step, Tex
-from generator.params import Param
-from generator.symbolic import int_matrix, prove_equal, symbol_matrix, symbol_vector
-from generator.verify import to_mp
+from derivbook.cache import derivation
+from derivbook.model import AnswerPart, Math, Problem, Step, Tex
+from derivbook.params import Param
+from derivbook.symbolic import int_matrix, prove_equal, symbol_matrix, symbol_vector
+from derivbook.verify import to_mp
 
 ID = "mlp-backprop"
 TITLE = "Backpropagation through a small MLP"

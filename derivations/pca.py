@@ -8,11 +8,11 @@ covariance is rational and its eigenvalues are distinct fractions.
 import mpmath
 import sympy
 
-from derivations.eigendecomposition import BASES
-from generator.cache import derivation
-from generator.model import AnswerPart, Math, Problem, Step, Tex
-from generator.params import Param
-from generator.symbolic import canonical_direction, mp_matrix, prove_equal, symbol_matrix, symbol_vector
+from derivbook.derivations.eigendecomposition import BASES
+from derivbook.cache import derivation
+from derivbook.model import AnswerPart, Math, Problem, Step, Tex
+from derivbook.params import Param
+from derivbook.symbolic import canonical_direction, mp_matrix, prove_equal, symbol_matrix, symbol_vector
 
 ID = "pca"
 TITLE = "Principal component analysis"

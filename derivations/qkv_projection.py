@@ -6,10 +6,10 @@ Row i of ``Q`` is token i's embedding times ``W_Q``; SymPy proves this row view 
 
 import sympy
 
-from generator.cache import derivation
-from generator.model import AnswerPart, Math, Problem, Step, Tex
-from generator.params import Param
-from generator.symbolic import int_matrix, mp_matmul, mp_matrix, prove_equal, symbol_matrix
+from derivbook.cache import derivation
+from derivbook.model import AnswerPart, Math, Problem, Step, Tex
+from derivbook.params import Param
+from derivbook.symbolic import int_matrix, mp_matmul, mp_matrix, prove_equal, symbol_matrix
 
 ID = "qkv-projection"
 TITLE = "Projecting tokens to queries, keys and values"

@@ -10,10 +10,10 @@ import mpmath
 import sympy
 from sympy import exp, log, sqrt
 
-from generator.cache import derivation
-from generator.model import AnswerPart, Math, Problem, Step, Tex
-from generator.params import Param
-from generator.symbolic import int_matrix, mp_matmul, mp_matrix, mp_softmax, prove_equal, symbol_vector, transpose
+from derivbook.cache import derivation
+from derivbook.model import AnswerPart, Math, Problem, Step, Tex
+from derivbook.params import Param
+from derivbook.symbolic import int_matrix, mp_matmul, mp_matrix, mp_softmax, prove_equal, symbol_vector, transpose
 
 ID = "scaled-dot-product-attention"
 TITLE = "Scaled dot-product attention"

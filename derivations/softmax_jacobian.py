@@ -8,10 +8,10 @@ a student can carry by hand.
 import sympy
 from sympy import IndexedBase, KroneckerDelta, Q, Sum, exp, log, refine, symbols
 
-from generator.cache import derivation
-from generator.model import AnswerPart, Math, Problem, Step, Tex
-from generator.params import Param
-from generator.symbolic import at, mp_gradient, mp_softmax, mp_vector, prove_equal
+from derivbook.cache import derivation
+from derivbook.model import AnswerPart, Math, Problem, Step, Tex
+from derivbook.params import Param
+from derivbook.symbolic import at, mp_gradient, mp_softmax, mp_vector, prove_equal
 
 ID = "softmax-jacobian"
 TITLE = "The softmax Jacobian"

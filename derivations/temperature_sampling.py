@@ -9,11 +9,11 @@ import mpmath
 import sympy
 from sympy import Rational, exp, limit, log, oo, symbols
 
-from generator.cache import derivation
-from generator.model import AnswerPart, Figure, Math, Problem, Step, Tex
-from generator.params import Param
-from generator.symbolic import mp_softmax, mp_vector, prove_equal
-from generator.verify import to_mp
+from derivbook.cache import derivation
+from derivbook.model import AnswerPart, Figure, Math, Problem, Step, Tex
+from derivbook.params import Param
+from derivbook.symbolic import mp_softmax, mp_vector, prove_equal
+from derivbook.verify import to_mp
 
 ID = "temperature-sampling"
 TITLE = "Temperature and the shape of the sampling distribution"

@@ -8,10 +8,10 @@ are integers and the cosine similarity is a fraction.
 import mpmath
 import sympy
 
-from generator.cache import derivation
-from generator.model import AnswerPart, Math, Problem, Step, Tex
-from generator.params import Param
-from generator.symbolic import mp_vector, prove_equal, symbol_vector
+from derivbook.cache import derivation
+from derivbook.model import AnswerPart, Math, Problem, Step, Tex
+from derivbook.params import Param
+from derivbook.symbolic import mp_vector, prove_equal, symbol_vector
 
 ID = "vector-norms"
 TITLE = "Norms and cosine similarity of embeddings"

@@ -7,7 +7,7 @@ from typing import Any
 
 import sympy
 
-from generator import mathtex
+from derivbook import mathtex
 
 SCHEMA = 1
 

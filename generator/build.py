@@ -8,15 +8,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator import answers, cache, parallel, render
-from generator.build_options import DEFAULT_FORMATS, FORMATS  # noqa: F401 - FORMATS re-exported
-from generator.engine import Variant, derive_part, derive_problems, make_variant, variant_id
-from generator.model import BuildError, UserError
-from generator.output import check_target, publish
-from generator.parallel import MOST_PER_CHUNK, chunks  # noqa: F401 - MOST_PER_CHUNK re-exported
-from generator.printfiles import duplex_merge
-from generator.spec import Workbook
-from generator.texbuild import Batch, Stream, compile_batch, require_tex, stop_typesetting
+from derivbook import answers, cache, parallel, render
+from derivbook.build_options import DEFAULT_FORMATS, FORMATS  # noqa: F401 - FORMATS re-exported
+from derivbook.engine import Variant, derive_part, derive_problems, make_variant, variant_id
+from derivbook.model import BuildError, UserError
+from derivbook.output import check_target, publish
+from derivbook.parallel import MOST_PER_CHUNK, chunks  # noqa: F401 - MOST_PER_CHUNK re-exported
+from derivbook.printfiles import duplex_merge
+from derivbook.spec import Workbook
+from derivbook.texbuild import Batch, Stream, compile_batch, require_tex, stop_typesetting
 
 DOCUMENTS = (("worksheet", "worksheet.tex.j2"), ("answer-key", "answer-key.tex.j2"))
 PRINT_FILES = {"worksheet": "print-worksheets.pdf", "answer-key": "answer-keys.pdf"}
@@ -370,7 +370,7 @@ def build(
     if "html" in formats:
         files.update(web_pages(workbook, variants))
     if "moodle" in formats:
-        from generator import moodle  # its XML escaping pulls in urllib and ssl: 20 ms a build without it would pay
+        from derivbook import moodle  # its XML escaping pulls in urllib and ssl: 20 ms a build without it would pay
 
         files[f"{workbook.name}-moodle.xml"] = moodle.document(workbook, variants).encode()
     if "pdf" in formats:

@@ -17,7 +17,7 @@ import re
 import tempfile
 from pathlib import Path
 
-PACKAGES = ("generator", "derivations", "templates")
+PACKAGES = ("derivbook", "derivbook.derivations", "derivbook.templates")
 _enabled = True
 
 
@@ -49,9 +49,12 @@ def digest(*parts) -> str:
 @functools.lru_cache(maxsize=1)
 def code_version() -> str:
     """A digest of every source file of the package and of the SymPy version: any edit changes it."""
-    root = Path(__file__).resolve().parents[1]
-    files = sorted(p for package in PACKAGES for p in (root / package).rglob("*") if p.suffix in (".py", ".j2"))
-    return digest(sympy_version(), *[f"{p.relative_to(root)}\0".encode() + p.read_bytes() for p in files])
+    parts = []
+    for package in PACKAGES:  # each package's own folder: siblings in the repository, nested when installed
+        folder = Path(importlib.util.find_spec(package).origin).parent
+        files = sorted(p for p in folder.glob("*") if p.suffix in (".py", ".j2")) + sorted(folder.glob("html/*.j2"))
+        parts += [f"{package}/{p.relative_to(folder)}\0".encode() + p.read_bytes() for p in files]
+    return digest(sympy_version(), *parts)
 
 
 @functools.lru_cache(maxsize=1)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from generator.engine import make_problem
-from generator.params import resolve
-from generator.registry import Derivation
-from generator.seeding import problem_seed
+from derivbook.engine import make_problem
+from derivbook.params import resolve
+from derivbook.registry import Derivation
+from derivbook.seeding import problem_seed
 
 
 @dataclass

@@ -13,15 +13,15 @@ from pathlib import Path
 
 import click
 
-from generator import cache
-from generator.model import BuildError, UserError
+from derivbook import cache
+from derivbook.model import BuildError, UserError
 
 DEFAULT_WORKBOOK = "llm-foundations"
 
 
 def bundled_spec(name: str) -> Path | None:
     """The path of a ready-made workbook shipped with the package, by name."""
-    import workbooks  # its folder, as importlib.resources would find it, without that import's 8 ms
+    from derivbook import workbooks  # its folder, as importlib.resources would find it, without that import's 8 ms
 
     candidate = Path(workbooks.__file__).parent / f"{name}.toml"
     return candidate if candidate.is_file() else None
@@ -69,8 +69,8 @@ class Command(click.Command):
             click.echo(f"derivbook: internal error: {type(error).__name__}: {_one_line(error)} (run with --debug)", err=True)
             ctx.exit(1)
         finally:  # an interrupt can come between starting pdflatex and keeping hold of it: none outlives a command
-            if "generator.texbuild" in sys.modules:
-                sys.modules["generator.texbuild"].stop_typesetting()
+            if "derivbook.texbuild" in sys.modules:
+                sys.modules["derivbook.texbuild"].stop_typesetting()
 
 
 class Group(click.Group):
@@ -102,7 +102,7 @@ def main(debug: bool) -> None:
 @main.command("list", cls=Command)
 def list_command() -> None:
     """The catalog: id, topic, title, parameters and their defaults."""
-    from generator.registry import catalog
+    from derivbook.registry import catalog
 
     for derivation in catalog().values():
         click.echo(f"{derivation.id:<28} {derivation.topic:<15} {derivation.title.replace('$', '')}")
@@ -111,7 +111,7 @@ def list_command() -> None:
 
 
 def _overrides(sets: tuple[str, ...], derivation_id: str) -> dict:
-    from generator.spec import parse_set
+    from derivbook.spec import parse_set
 
     given = {}
     for text in sets:
@@ -130,10 +130,10 @@ def _overrides(sets: tuple[str, ...], derivation_id: str) -> dict:
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="A parameter, e.g. n=4.")
 def show(derivation_id: str, seed: int, sets: tuple[str, ...]) -> None:
     """One problem and its worked solution, in the terminal."""
-    from generator.engine import make_problem
-    from generator.params import resolve
-    from generator.plaintext import problem_text
-    from generator.registry import get
+    from derivbook.engine import make_problem
+    from derivbook.params import resolve
+    from derivbook.plaintext import problem_text
+    from derivbook.registry import get
 
     derivation = get(derivation_id, "show")
     declared = {p.name: p for p in derivation.params}
@@ -165,7 +165,7 @@ def show(derivation_id: str, seed: int, sets: tuple[str, ...]) -> None:
 @click.option("--scheduler", metavar="ADDRESS", help="The Dask scheduler, e.g. tcp://10.0.0.5:8786 (with --executor dask).")
 def build(spec, seed, variants, roster, sets, out, paper, formats, jobs, only, no_cache, executor, scheduler) -> None:
     """Build a workbook's worksheets, answer keys and answers.json (default: the LLM Foundations workbook)."""
-    from generator.build_options import FORMATS
+    from derivbook.build_options import FORMATS
 
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
     bad = [f for f in chosen if f not in FORMATS]
@@ -180,8 +180,8 @@ def build(spec, seed, variants, roster, sets, out, paper, formats, jobs, only, n
     key = _unchanged_build(spec_path, roster, options, out, started)
     if key is True:
         return
-    from generator import parallel
-    from generator import spec as specs
+    from derivbook import parallel
+    from derivbook import spec as specs
 
     workbook = specs.load(spec_path, seed=seed, variants=variants, roster=roster, paper=paper, sets=sets)
     out_dir = out or Path("build") / workbook.name
@@ -190,7 +190,7 @@ def build(spec, seed, variants, roster, sets, out, paper, formats, jobs, only, n
     # the helpers are forked and set to work before SymPy is imported here, and import it side by side with
     # this process
     with _executor(executor, scheduler) as pool, parallel.deriving(workbook, wanted) as helpers:
-        from generator.build import build as run_build
+        from derivbook.build import build as run_build
 
         _run_build(run_build, workbook, out_dir, chosen, jobs, only, key, started, executor=pool, helpers=helpers)
 
@@ -242,8 +242,8 @@ def _unchanged_build(spec_path: Path, roster: Path | None, options: dict, out: P
     """
     import tomllib
 
-    from generator.output import publish
-    from generator.texbuild import tex_version
+    from derivbook.output import publish
+    from derivbook.texbuild import tex_version
 
     if cache.directory() is None:
         return None
@@ -280,8 +280,8 @@ def _notice(text: str) -> None:
 @click.option("--only", multiple=True, metavar="ID", help="Check only these derivations.")
 def check(seeds: int, only: tuple[str, ...]) -> None:
     """Every derivation over many seeds and the edges of its parameter ranges, both verifications."""
-    from generator.checking import check_derivation
-    from generator.registry import catalog, get
+    from derivbook.checking import check_derivation
+    from derivbook.registry import catalog, get
 
     chosen = [get(i, "--only") for i in only] if only else list(catalog().values())
     failed = 0

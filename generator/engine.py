@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from generator.model import BuildError, Problem, VerificationError
-from generator.registry import Derivation, get
-from generator.seeding import Dice, problem_seed
+from derivbook.model import BuildError, Problem, VerificationError
+from derivbook.registry import Derivation, get
+from derivbook.seeding import Dice, problem_seed
 
 # Variant ids use letters and digits that cannot be misread for one another (no 0/O, 1/I/l, 2/Z, 5/S, 8/B).
 ID_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
@@ -82,7 +82,7 @@ def make_problem(derivation: Derivation, params: dict, seed: int, budget: float 
     """Generate one instance and verify it twice; raise VerificationError if either check fails."""
     import mpmath
 
-    from generator.verify import DIGITS, check_answers, exact_mismatch, inexact_part, numeric_mismatch
+    from derivbook.verify import DIGITS, check_answers, exact_mismatch, inexact_part, numeric_mismatch
 
     module = derivation.module
     try:
@@ -144,7 +144,7 @@ def derive_part(unit: tuple) -> tuple[list[list[Problem]], tuple | None]:
 
 def request(derivation_id: str, params: dict, key: str, where: str, **extra) -> Request:
     """A validated Request for a derivation id and its (partial) parameters."""
-    from generator.params import resolve
+    from derivbook.params import resolve
 
     derivation = get(derivation_id, where)
     return Request(derivation, resolve(derivation.params, params, where), key, **extra)

@@ -8,7 +8,7 @@ from typing import Any
 import sympy
 from sympy.printing.latex import LatexPrinter
 
-from generator.model import Math, Tex
+from derivbook.model import Math, Tex
 
 SHORT_NUMERATOR = 12  # characters of LaTeX: a numerator this short is never broken off its denominator
 

@@ -13,8 +13,8 @@ from xml.sax.saxutils import escape
 
 import sympy
 
-from generator import mathtex
-from generator.model import Math, Step
+from derivbook import mathtex
+from derivbook.model import Math, Step
 
 RELATIVE_TOLERANCE = 1e-3  # answers within 0.1 % are accepted
 MINIMUM_TOLERANCE = 1e-6

@@ -16,7 +16,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from generator.model import BuildError, UserError
+from derivbook.model import BuildError, UserError
 
 MARKER = ".derivbook-output"  # present in every directory derivbook wrote, so it may replace it
 LOCK_WAIT = 120.0  # seconds a build waits for another one writing to the same directory

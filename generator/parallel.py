@@ -96,8 +96,8 @@ def _load() -> None:
     os.nice(5)
     # what deriving needs, and no more (a helper neither renders nor typesets): 0.1 CPU-s less than all
     # of generator.build
-    import generator.engine  # noqa: F401
-    import generator.verify  # noqa: F401 - SymPy and mpmath
+    import derivbook.engine  # noqa: F401
+    import derivbook.verify  # noqa: F401 - SymPy and mpmath
 
 
 @contextlib.contextmanager
@@ -135,7 +135,7 @@ def deriving(workbook, count: int) -> Iterator[Helpers | None]:
     """
     with helpers(count) as forked:
         if forked is not None:
-            from generator.engine import derive_part
+            from derivbook.engine import derive_part
 
             shares = groups(len(workbook.requests), count + 1)
             plan = chunks(len(workbook.students))

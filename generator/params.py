@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from generator.model import UserError
+from derivbook.model import UserError
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sympy
 
-from generator.model import Math, Problem, Step, Tex
+from derivbook.model import Math, Problem, Step, Tex
 
 
 def _math(value) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from generator.texbuild import Batch
+from derivbook.texbuild import Batch
 
 
 def duplex_merge(batches: list[Batch]) -> bytes:

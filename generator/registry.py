@@ -16,10 +16,10 @@ from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
 
-import derivations
-from generator import cache
-from generator.model import UserError
-from generator.params import Param
+from derivbook import derivations
+from derivbook import cache
+from derivbook.model import UserError
+from derivbook.params import Param
 
 FUNCTIONS = ("generate", "exact_answer", "numeric_answer")
 TOPICS = ("linear algebra", "calculus", "probability")
@@ -38,7 +38,7 @@ class Derivation:
 
     @property
     def module(self) -> ModuleType:
-        return importlib.import_module(f"derivations.{self.module_name}")
+        return importlib.import_module(f"derivbook.derivations.{self.module_name}")
 
 
 def _param(call: ast.Call, where: str) -> Param:
@@ -101,7 +101,7 @@ def _declared(stem: str) -> Derivation:
 @lru_cache(maxsize=1)
 def _parser() -> tuple[bytes, bytes]:
     """The code that reads declarations and the records it makes: part of each cached declaration's key."""
-    from generator import params
+    from derivbook import params
 
     return Path(__file__).read_bytes(), Path(params.__file__).read_bytes()
 

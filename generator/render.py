@@ -15,10 +15,10 @@ from typing import Any
 import jinja2
 from pylatex.utils import NoEscape, escape_latex
 
-from generator import cache, mathtex
-from generator.model import Math, Step
+from derivbook import cache, mathtex
+from derivbook.model import Math, Step
 
-TEMPLATE_PACKAGE = "templates"
+TEMPLATE_PACKAGE = "derivbook.templates"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Characters that T1 fonts turn into something else (<< into a guillemet, ' into a curly quote, ,, into
 # a low quote; escape_latex already breaks the -- dash): printed as themselves, exactly as typed.
@@ -129,8 +129,8 @@ def points(line: list) -> NoEscape:
 
 
 def plot(figure) -> Any:
-    """A Figure laid out for drawing (generator.plot): positions in mm, ticks, legend."""
-    from generator.plot import layout
+    """A Figure laid out for drawing (derivbook.plot): positions in mm, ticks, legend."""
+    from derivbook.plot import layout
 
     return layout(figure.kind, figure.data)
 
@@ -188,7 +188,7 @@ def environment() -> jinja2.Environment:
         plot=plot, trusted=NoEscape,
     )
     env.tests["step"] = lambda item: isinstance(item, Step)
-    from generator import plot as plot_geometry  # the figure partial's spacings, shared with the SVG
+    from derivbook import plot as plot_geometry  # the figure partial's spacings, shared with the SVG
 
     env.globals["plot_geometry"] = plot_geometry
     return env
@@ -197,7 +197,7 @@ def environment() -> jinja2.Environment:
 @lru_cache(maxsize=1)
 def html_environment() -> jinja2.Environment:
     """The Jinja environment for HTML pages: HTML autoescaping; mathematics as MathML markup."""
-    from generator import web
+    from derivbook import web
 
     env = jinja2.Environment(
         loader=jinja2.PackageLoader(TEMPLATE_PACKAGE, "."),

@@ -9,10 +9,10 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.engine import Request, request
-from generator.model import UserError
-from generator.registry import get
-from generator.typeset import unprintable
+from derivbook.engine import Request, request
+from derivbook.model import UserError
+from derivbook.registry import get
+from derivbook.typeset import unprintable
 
 PAPERS = ("a4", "letter")
 MAX_VARIANTS = 5000

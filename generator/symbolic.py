@@ -9,7 +9,7 @@ from typing import Any
 import mpmath
 import sympy
 
-from generator.verify import DIGITS, is_zero, to_mp
+from derivbook.verify import DIGITS, is_zero, to_mp
 
 
 class ClaimError(AssertionError):

@@ -21,8 +21,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator import cache
-from generator.model import BuildError
+from derivbook import cache
+from derivbook.model import BuildError
 
 SOURCE_DATE_EPOCH = "1767225600"  # 2026-01-01: fixed, so one seed gives byte-identical PDFs
 TIME_LIMIT = 120  # seconds per pdflatex run: a TeX loop must not hang the build

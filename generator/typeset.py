@@ -32,8 +32,8 @@ def printable_codepoints() -> frozenset[int]:
 
     Remembered for this TeX and this code: finding and reading the tables took 15 ms of every build.
     """
-    from generator import cache
-    from generator.texbuild import tex_version
+    from derivbook import cache
+    from derivbook.texbuild import tex_version
 
     key = cache.digest("printable", Path(__file__).read_bytes(), tex_version())
     if (stored := cache.load("printable", key)) is not None:

@@ -1,6 +1,6 @@
 """Printing Problems for the web: MathML from the same LaTeX the sheets use, and figures as inline SVG.
 
-Mathematics goes through ``generator.mathtex`` (SymPy's LaTeX) and then latex2mathml, so the HTML shows
+Mathematics goes through ``derivbook.mathtex`` (SymPy's LaTeX) and then latex2mathml, so the HTML shows
 exactly what the answer key prints; a template never computes.
 """
 
@@ -12,8 +12,8 @@ from typing import Any
 from latex2mathml.converter import convert
 from markupsafe import Markup
 
-from generator import mathtex
-from generator.model import Figure, Math
+from derivbook import mathtex
+from derivbook.model import Figure, Math
 
 
 def mathml(latex: str, display: bool = False) -> Markup:
@@ -56,11 +56,11 @@ SOLID = 'stroke="#000" stroke-width="2"'
 
 
 def svg(figure: Figure) -> Markup:
-    """A figure as inline SVG, from the same layout (generator.plot) the printed sheet draws.
+    """A figure as inline SVG, from the same layout (derivbook.plot) the printed sheet draws.
 
     Labels are HTML with MathML inside ``foreignObject``, so ``$\\sqrt{d}$`` reads as it does on paper.
     """
-    from generator import plot as g
+    from derivbook import plot as g
 
     plot = g.layout(figure.kind, figure.data)
     x0, y0, box_width, box_height = plot.box

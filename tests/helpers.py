@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sympy
 
-from generator.engine import make_problem
-from generator.params import resolve
-from generator.registry import get
-from generator.seeding import problem_seed
+from derivbook.engine import make_problem
+from derivbook.params import resolve
+from derivbook.registry import get
+from derivbook.seeding import problem_seed
 
 
 def instances(derivation_id: str, seeds: int = 25, **params):

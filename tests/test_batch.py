@@ -8,12 +8,12 @@ import subprocess
 import pytest
 from click.testing import CliRunner
 
-from generator import build as build_module
-from generator import cache, engine, spec, texbuild
-from generator.build import MOST_PER_CHUNK, build_chunks, chunks, documents, variants_of
-from generator.cli import main
-from generator.model import BuildError
-from generator.texbuild import Combiner, Stream, combine, compile_batch, tex_environment
+from derivbook import build as build_module
+from derivbook import cache, engine, spec, texbuild
+from derivbook.build import MOST_PER_CHUNK, build_chunks, chunks, documents, variants_of
+from derivbook.cli import main
+from derivbook.model import BuildError
+from derivbook.texbuild import Combiner, Stream, combine, compile_batch, tex_environment
 
 SPEC = """title = "Batch"
 seed = 3

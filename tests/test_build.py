@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 import sympy
 
-from generator import spec
-from generator.build import build
-from generator.cli import bundled_spec
-from generator.model import BuildError
-from generator.texbuild import compile_batch
+from derivbook import spec
+from derivbook.build import build
+from derivbook.cli import bundled_spec
+from derivbook.model import BuildError
+from derivbook.texbuild import compile_batch
 from tests.test_catalog import CATALOG, flatten
 
 
@@ -104,7 +104,7 @@ def test_no_overfull_lines_in_the_default_documents(default_build):
 def compile_log(source: str) -> str:
     import tempfile
 
-    from generator.texbuild import tex_environment
+    from derivbook.texbuild import tex_environment
 
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, "doc.tex").write_text(source)

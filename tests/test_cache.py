@@ -7,8 +7,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from generator import cache
-from generator.cli import main
+from derivbook import cache
+from derivbook.cli import main
 
 ROOT = Path(__file__).parents[1]
 SPEC = 'title = "Cache"\nseed = 4\n[[problem]]\nderivation = "softmax-jacobian"\n[[problem]]\nderivation = "temperature-sampling"\n'
@@ -16,7 +16,7 @@ SPEC = 'title = "Cache"\nseed = 4\n[[problem]]\nderivation = "softmax-jacobian"\
 
 def run_cli(args, env_cache):
     env = dict(os.environ, DERIVBOOK_CACHE=str(env_cache))
-    return subprocess.run([sys.executable, "-X", "importtime", "-m", "generator.cli", *args],
+    return subprocess.run([sys.executable, "-X", "importtime", "-m", "derivbook", *args],
                           capture_output=True, text=True, cwd=ROOT, env=env)
 
 
@@ -71,7 +71,7 @@ def test_keys_change_with_any_input():
 
 
 def test_derivation_cache_is_keyed_by_the_whole_package(monkeypatch):
-    from derivations import softmax_jacobian
+    from derivbook.derivations import softmax_jacobian
 
     softmax_jacobian.derive.cache_clear()
     softmax_jacobian.derive()  # proven once and stored on disk under the current package version
@@ -88,7 +88,7 @@ def test_derivation_cache_is_keyed_by_the_whole_package(monkeypatch):
 
 
 def test_remembered_declarations_are_the_parsed_ones_and_an_edit_is_read_afresh(tmp_path, monkeypatch):
-    from generator import registry
+    from derivbook import registry
 
     source = (registry._folder() / "vector_norms.py").read_text()
     monkeypatch.setattr(registry, "_folder", lambda: tmp_path)
@@ -106,7 +106,7 @@ def test_remembered_declarations_are_the_parsed_ones_and_an_edit_is_read_afresh(
 
 
 def test_the_tex_version_and_printable_characters_are_remembered_as_read(tmp_path, monkeypatch):
-    from generator import texbuild, typeset
+    from derivbook import texbuild, typeset
 
     asked = subprocess.run(["pdflatex", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
     declared = typeset._declared_codepoints()

@@ -6,8 +6,8 @@ import pytest
 import sympy
 from click.testing import CliRunner
 
-from generator.cli import main
-from generator.registry import catalog
+from derivbook.cli import main
+from derivbook.registry import catalog
 
 CATALOG = {  # id: (inputs, answer parts), as CATALOG.md names them
     "attention-scores": ({"Q", "K"}, {"S", "S_scaled"}),

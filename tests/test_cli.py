@@ -3,8 +3,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from generator.cli import main
-from generator.registry import catalog
+from derivbook.cli import main
+from derivbook.registry import catalog
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 import pytest
 from click.testing import CliRunner
 
-from generator.cli import main
+from derivbook.cli import main
 
 distributed = pytest.importorskip("distributed")
 

@@ -17,14 +17,14 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator import spec, texbuild
-from generator.build import build, documents, variants_of
-from generator.cli import main
-from generator.engine import BudgetExceeded, make_problem
-from generator.model import BuildError, UserError
-from generator.output import MARKER, locked, publish
-from generator.registry import get
-from generator.texbuild import Batch, compile_batch, first_error
+from derivbook import spec, texbuild
+from derivbook.build import build, documents, variants_of
+from derivbook.cli import main
+from derivbook.engine import BudgetExceeded, make_problem
+from derivbook.model import BuildError, UserError
+from derivbook.output import MARKER, locked, publish
+from derivbook.registry import get
+from derivbook.texbuild import Batch, compile_batch, first_error
 
 TINY = '[[problem]]\nderivation = "vector-norms"\n'
 
@@ -237,7 +237,7 @@ def test_a_failed_or_interrupted_build_leaves_earlier_outputs_as_they_were(good_
             raise fault
         return Batch(b"%PDF-1.5 fake", (1,))
 
-    monkeypatch.setattr("generator.build.compile_batch", failing)
+    monkeypatch.setattr("derivbook.build.compile_batch", failing)
     with pytest.raises(type(fault)):
         build(spec.load(root / "s.toml", seed=99), out, jobs=1)
     assert snapshot(out) == before and not leftovers(root)
@@ -291,7 +291,7 @@ def test_sigterm_stops_a_real_build_and_keeps_earlier_outputs(good_output, big, 
     root, out, before = good_output
     (root / "big.toml").write_text(big)
     process = subprocess.Popen(
-        [sys.executable, "-m", "generator.cli", "build", str(root / "big.toml"), "--out", str(out), "--jobs", jobs],
+        [sys.executable, "-m", "derivbook", "build", str(root / "big.toml"), "--out", str(out), "--jobs", jobs],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parents[1],
     )
     deadline = time.monotonic() + 60
@@ -434,13 +434,13 @@ def test_huge_sizes_are_refused_before_any_work(tmp_path):
     (tmp_path / "s.toml").write_text("variants = 100000\n" + TINY)
     with pytest.raises(UserError, match="variants must be an integer from 1 to 5000"):
         spec.load(tmp_path / "s.toml")
-    for derivation in __import__("generator.registry", fromlist=["catalog"]).catalog().values():
+    for derivation in __import__("derivbook.registry", fromlist=["catalog"]).catalog().values():
         for param in derivation.params:
             assert param.choices or (param.low is not None and param.high is not None), (derivation.id, param.name)
 
 
 def test_output_environment_has_no_writable_home_or_font_generation(tmp_path):
-    from generator.texbuild import tex_environment
+    from derivbook.texbuild import tex_environment
 
     env = tex_environment(tmp_path)
     assert env["openin_any"] == env["openout_any"] == "p" and env["shell_escape"] == "f"

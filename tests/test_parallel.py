@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from generator import build as build_module
-from generator import engine, parallel, spec
-from generator.cli import main
-from generator.model import BuildError, Math, Tex
-from generator.seeding import problem_seed
+from derivbook import build as build_module
+from derivbook import engine, parallel, spec
+from derivbook.cli import main
+from derivbook.model import BuildError, Math, Tex
+from derivbook.seeding import problem_seed
 
 ROOT = Path(__file__).parents[1]
 # four cheap problems: --jobs 2 deals them [0, 3] here and [1, 2] to one helper, --jobs 3 [0], [1, 2], [3]
@@ -90,7 +90,7 @@ def test_leaving_after_a_failure_ends_the_helpers_at_once():
 def test_helpers_whose_last_results_are_never_read_still_exit():
     """After a failure here nobody reads the helpers' last results; 2 MB each fill the pipe, and a helper
     waiting for them to be read would keep the build from ever ending."""
-    code = ("import time\nfrom generator import parallel\n"
+    code = ("import time\nfrom derivbook import parallel\n"
             "def big(unit):\n    return b'x' * 2_000_000\n"
             "with parallel.helpers(1) as helpers:\n"
             "    helpers.start(big, [list(range(10))])\n"
@@ -128,7 +128,7 @@ def test_problems_are_dealt_out_in_turn():
 
 def test_reading_a_spec_does_not_import_sympy():
     """The helpers are forked after the spec is read: they import SymPy beside this process, not after it."""
-    code = ("import sys\nfrom generator import cli, parallel, spec\n"
+    code = ("import sys\nfrom derivbook import cli, parallel, spec\n"
             "spec.load(cli.resolve_spec(None), variants=8)\nprint('sympy' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.stdout.strip() == "False", result.stderr

@@ -1,7 +1,7 @@
 import pytest
 
-from generator.model import UserError
-from generator.params import Param, resolve
+from derivbook.model import UserError
+from derivbook.params import Param, resolve
 
 N = Param("n", int, 3, "size", low=2, high=6)
 EPS = Param("epsilon", float, 0.1, "smoothing", low=0.0, high=0.5)

@@ -5,9 +5,9 @@ import pytest
 import sympy
 from pylatex.utils import NoEscape
 
-from generator import render
-from generator.mathtex import approx, decimal, tex
-from generator.model import Math, Tex
+from derivbook import render
+from derivbook.mathtex import approx, decimal, tex
+from derivbook.model import Math, Tex
 
 
 @pytest.mark.parametrize(
@@ -69,8 +69,8 @@ def test_a_short_numerator_stays_one_fraction_and_a_long_one_is_broken_off():
 
 
 def test_a_figure_draws_its_labels_outside_the_frame_and_inside_its_box():
-    from generator.model import Figure
-    from generator.plot import layout
+    from derivbook.model import Figure
+    from derivbook.plot import layout
 
     figure = Figure("bars", {"groups": ["$T = 1$", "$T = 2$"], "series": [[(1, 0.2), (2, 0.8)], [(1, 0.4), (2, 0.6)]],
                              "xlabel": "token $i$", "ylabel": "probability"})

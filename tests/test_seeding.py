@@ -1,7 +1,7 @@
 import sympy
 
-from generator.engine import ID_ALPHABET, make_variant, request, variant_id
-from generator.seeding import Dice, problem_seed
+from derivbook.engine import ID_ALPHABET, make_variant, request, variant_id
+from derivbook.seeding import Dice, problem_seed
 
 
 def test_problem_seed_is_pinned():

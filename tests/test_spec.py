@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from generator import spec
-from generator.model import UserError
+from derivbook import spec
+from derivbook.model import UserError
 
 SPEC = """\
 title = "Week 3"

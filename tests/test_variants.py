@@ -7,10 +7,10 @@ import pikepdf
 import pytest
 from click.testing import CliRunner
 
-from generator import spec
-from generator.build import build
-from generator.cli import main
-from generator.model import UserError
+from derivbook import spec
+from derivbook.build import build
+from derivbook.cli import main
+from derivbook.model import UserError
 
 SPEC = """\
 title = "Week 3 & 4: Attention"

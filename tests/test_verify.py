@@ -3,7 +3,7 @@
 import sympy
 from sympy import Rational, log, sqrt
 
-from generator.verify import is_zero, prime_logs
+from derivbook.verify import is_zero, prime_logs
 
 
 def test_logs_of_rationals_cancel_through_their_primes():

@@ -11,9 +11,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from generator import spec
-from generator.build import build
-from generator.cli import bundled_spec
+from derivbook import spec
+from derivbook.build import build
+from derivbook.cli import bundled_spec
 from tests.test_catalog import flatten
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

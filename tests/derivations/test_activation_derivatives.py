@@ -1,7 +1,7 @@
 import pytest
 import sympy
 
-from derivations import activation_derivatives as mod
+from derivbook.derivations import activation_derivatives as mod
 from tests.helpers import instances
 
 

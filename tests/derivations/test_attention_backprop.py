@@ -1,6 +1,6 @@
 import pytest
 
-from derivations import attention_backprop as mod
+from derivbook.derivations import attention_backprop as mod
 from tests.helpers import instances
 
 

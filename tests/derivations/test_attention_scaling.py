@@ -2,7 +2,7 @@ import pytest
 import sympy
 from sympy.stats import E, Normal, variance
 
-from derivations import attention_scaling as mod
+from derivbook.derivations import attention_scaling as mod
 from tests.helpers import instances
 
 

@@ -1,7 +1,7 @@
 import pytest
 import sympy
 
-from derivations import attention_scores as mod
+from derivbook.derivations import attention_scores as mod
 from tests.helpers import instances
 
 

@@ -1,7 +1,7 @@
 import pytest
 import sympy
 
-from derivations import cross_entropy_gradient as mod
+from derivbook.derivations import cross_entropy_gradient as mod
 from tests.helpers import instances, leaves, small_fraction
 
 

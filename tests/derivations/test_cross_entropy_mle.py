@@ -3,7 +3,7 @@ import math
 import pytest
 import sympy
 
-from derivations import cross_entropy_mle as mod
+from derivbook.derivations import cross_entropy_mle as mod
 from tests.helpers import instances
 
 

@@ -1,7 +1,7 @@
 import pytest
 import sympy
 
-from derivations import determinant_inverse as mod
+from derivbook.derivations import determinant_inverse as mod
 from tests.helpers import instances
 
 

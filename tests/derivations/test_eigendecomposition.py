@@ -1,7 +1,7 @@
 import pytest
 import sympy
 
-from derivations import eigendecomposition as mod
+from derivbook.derivations import eigendecomposition as mod
 from tests.helpers import instances
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from derivations import gaussian_mle as mod
+from derivbook.derivations import gaussian_mle as mod
 from tests.helpers import instances
 
 

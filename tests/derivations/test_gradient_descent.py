@@ -1,7 +1,7 @@
 import pytest
 import sympy
 
-from derivations import gradient_descent as mod
+from derivbook.derivations import gradient_descent as mod
 from tests.helpers import instances
 
 

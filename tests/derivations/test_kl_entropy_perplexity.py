@@ -1,7 +1,7 @@
 import pytest
 import sympy
 
-from derivations import kl_entropy_perplexity as mod
+from derivbook.derivations import kl_entropy_perplexity as mod
 from tests.helpers import instances
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from derivations import layernorm_gradient as mod
+from derivbook.derivations import layernorm_gradient as mod
 from tests.helpers import instances
 
 

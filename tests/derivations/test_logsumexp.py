@@ -1,7 +1,7 @@
 import pytest
 import sympy
 
-from derivations import logsumexp as mod
+from derivbook.derivations import logsumexp as mod
 from tests.helpers import instances
 
 

@@ -1,7 +1,7 @@
 import pytest
 import sympy
 
-from derivations import low_rank_update as mod
+from derivbook.derivations import low_rank_update as mod
 from tests.helpers import instances
 
 

@@ -1,7 +1,7 @@
 import pytest
 import sympy
 
-from derivations import lr_schedule as mod
+from derivbook.derivations import lr_schedule as mod
 from tests.helpers import instances
 
 

@@ -1,7 +1,7 @@
 import pytest
 import sympy
 
-from derivations import mlp_backprop as mod
+from derivbook.derivations import mlp_backprop as mod
 from tests.helpers import instances, leaves
 
 

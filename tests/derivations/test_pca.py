@@ -1,7 +1,7 @@
 import pytest
 import sympy
 
-from derivations import pca as mod
+from derivbook.derivations import pca as mod
 from tests.helpers import instances
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from derivations import qkv_projection as mod
+from derivbook.derivations import qkv_projection as mod
 from tests.helpers import instances
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from derivations import scaled_dot_product_attention as mod
+from derivbook.derivations import scaled_dot_product_attention as mod
 from tests.helpers import instances
 
 

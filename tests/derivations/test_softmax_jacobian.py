@@ -1,10 +1,10 @@
 import pytest
 import sympy
 
-from derivations import softmax_jacobian as mod
-from generator.engine import make_problem
-from generator.model import VerificationError
-from generator.registry import get
+from derivbook.derivations import softmax_jacobian as mod
+from derivbook.engine import make_problem
+from derivbook.model import VerificationError
+from derivbook.registry import get
 from tests.helpers import instances, leaves, small_fraction
 
 

@@ -1,7 +1,7 @@
 import pytest
 import sympy
 
-from derivations import temperature_sampling as mod
+from derivbook.derivations import temperature_sampling as mod
 from tests.helpers import instances
 
 

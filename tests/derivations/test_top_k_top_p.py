@@ -1,6 +1,6 @@
 import pytest
 
-from derivations import top_k_top_p as mod
+from derivbook.derivations import top_k_top_p as mod
 from tests.helpers import instances
 
 

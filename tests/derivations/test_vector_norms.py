@@ -1,6 +1,6 @@
 import pytest
 
-from derivations import vector_norms as mod
+from derivbook.derivations import vector_norms as mod
 from tests.helpers import instances
 
 
