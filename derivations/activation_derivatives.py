@@ -10,11 +10,7 @@ import sympy
 from sympy import Heaviside, Max, erf, exp, log, pi, sqrt, tanh
 from sympy.stats import Normal, cdf
 
-from derivbook.cache import derivation
-from derivbook.model import AnswerPart, Math, Problem, Step, Tex
-from derivbook.params import Param
-from derivbook.symbolic import prove_equal
-from derivbook.verify import to_mp
+from derivbook.authoring import AnswerPart, Math, Param, Problem, Step, Tex, derive_once, prove_equal, to_mp
 
 ID = "activation-derivatives"
 TITLE = "Derivatives of activation functions"
@@ -31,7 +27,7 @@ ACTIVATIONS = {
 LABELS = {"sigmoid": r"\sigma'(x)", "tanh": r"\tanh'(x)", "relu": r"\operatorname{ReLU}'(x)", "gelu": r"\operatorname{GELU}'(x)"}
 
 
-@derivation
+@derive_once
 def derive() -> dict:
     """SymPy's derivatives, each proven equal to its textbook form."""
     phi_cdf = (1 + erf(x / sqrt(2))) / 2

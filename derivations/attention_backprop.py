@@ -11,10 +11,14 @@ import mpmath
 import sympy
 from sympy import exp, log, sqrt
 
-from derivbook.cache import derivation
-from derivbook.model import AnswerPart, Math, Problem, Step, Tex
-from derivbook.params import Param
-from derivbook.symbolic import (
+from derivbook.authoring import (
+    AnswerPart,
+    Math,
+    Param,
+    Problem,
+    Step,
+    Tex,
+    derive_once,
     int_matrix,
     mp_gradient,
     mp_matrix,
@@ -42,7 +46,7 @@ def _forward(q, k, v, d):
     return scores, weights, v.T * weights
 
 
-@derivation
+@derive_once
 def derive(m: int, d: int, dv: int) -> dict:
     """SymPy's gradients of g·o for symbolic q, K, V, g; each closed form proven equal."""
     q, k, v, g = symbol_vector("q", d), symbol_matrix("k", m, d), symbol_matrix("v", m, dv), symbol_vector("g", dv)

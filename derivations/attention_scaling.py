@@ -10,10 +10,7 @@ import mpmath
 import sympy
 from sympy import KroneckerDelta, Q, Rational, Sum, refine, sqrt, symbols
 
-from derivbook.cache import derivation
-from derivbook.model import AnswerPart, Figure, Math, Problem, Step, Tex
-from derivbook.params import Param
-from derivbook.symbolic import prove_equal
+from derivbook.authoring import AnswerPart, Figure, Math, Param, Problem, Step, Tex, derive_once, prove_equal
 
 ID = "attention-scaling"
 TITLE = "Why attention scales by $1/\\sqrt{d}$"
@@ -26,7 +23,7 @@ d, i, j = symbols("d i j", integer=True, positive=True)
 sigma = symbols("sigma", positive=True)
 
 
-@derivation
+@derive_once
 def derive() -> dict:
     """E[q·k], Var[q·k] and Var[q·k/√d] for symbolic d and σ², from second moments and independence."""
     second_moment = sigma**2 * KroneckerDelta(i, j)  # E[q_i q_j] (and the same for k), mean zero
@@ -96,7 +93,7 @@ def generate(params: dict, dice) -> Problem:
 _N = symbols("n", positive=True)
 
 
-@derivation
+@derive_once
 def _generating_moments() -> tuple:
     """G'(1) and G''(1) for G(x) = (2/9 x⁻¹ + 5/9 + 2/9 x)^n, symbolic in n: fast for any d."""
     x = symbols("x", positive=True)

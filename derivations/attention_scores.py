@@ -8,10 +8,21 @@ import mpmath
 import sympy
 from sympy import sqrt
 
-from derivbook.cache import derivation
-from derivbook.model import AnswerPart, Math, Problem, Step, Tex
-from derivbook.params import Param
-from derivbook.symbolic import int_matrix, mp_matmul, mp_matrix, prove_equal, symbol_matrix, transpose
+from derivbook.authoring import (
+    AnswerPart,
+    Math,
+    Param,
+    Problem,
+    Step,
+    Tex,
+    derive_once,
+    int_matrix,
+    mp_matmul,
+    mp_matrix,
+    prove_equal,
+    symbol_matrix,
+    transpose,
+)
 
 ID = "attention-scores"
 TITLE = "Attention scores $QK^\\top$ and their scaling"
@@ -23,7 +34,7 @@ PARAMS = (
 )
 
 
-@derivation
+@derive_once
 def derive(n: int, m: int, d: int) -> dict:
     """``(Q Kᵀ)_ij = q_i · k_j`` for symbolic Q (n×d) and K (m×d), proven entry by entry."""
     q, k = symbol_matrix("q", n, d), symbol_matrix("k", m, d)

@@ -9,10 +9,20 @@ import mpmath
 import sympy
 from sympy import IndexedBase, Q, Rational, Sum, exp, factor_terms, log, refine, symbols
 
-from derivbook.cache import derivation
-from derivbook.model import AnswerPart, Math, Problem, Step, Tex
-from derivbook.params import Param
-from derivbook.symbolic import at, mp_gradient, mp_softmax, mp_vector, prove_equal
+from derivbook.authoring import (
+    AnswerPart,
+    Math,
+    Param,
+    Problem,
+    Step,
+    Tex,
+    at,
+    derive_once,
+    mp_gradient,
+    mp_softmax,
+    mp_vector,
+    prove_equal,
+)
 
 ID = "cross-entropy-gradient"
 TITLE = "Cross-entropy with label smoothing and its gradient"
@@ -27,7 +37,7 @@ i, j, k, n = symbols("i j k n", integer=True, positive=True)
 eps, target = symbols("varepsilon t", nonnegative=True)
 
 
-@derivation
+@derive_once
 def derive() -> dict:
     """Loss and gradient for symbolic n; the gradient proven equal to ``s_j − y_j`` when ``Σ y_i = 1``."""
     total = Sum(exp(z[k]), (k, 1, n))

@@ -9,10 +9,7 @@ import mpmath
 import sympy
 from sympy import Rational, log, symbols
 
-from derivbook.cache import derivation
-from derivbook.model import AnswerPart, Math, Problem, Step, Tex
-from derivbook.params import Param
-from derivbook.symbolic import prove_equal
+from derivbook.authoring import AnswerPart, Math, Param, Problem, Step, Tex, derive_once, prove_equal
 
 ID = "cross-entropy-mle"
 TITLE = "Cross-entropy as maximum likelihood"
@@ -25,7 +22,7 @@ PARAMS = (
 VOCABULARY = ("cat", "dog", "sat", "mat", "ran", "sun", "hat", "cup", "red", "big")
 
 
-@derivation
+@derive_once
 def derive(size: int) -> dict:
     """Stationary point of the Lagrangian for ``size`` categories, solved by SymPy, and the NLL there."""
     counts = symbols(f"c1:{size + 1}", positive=True)

@@ -8,10 +8,18 @@ determinant, so its inverse has small entries with denominators dividing ``det A
 import mpmath
 import sympy
 
-from derivbook.cache import derivation
-from derivbook.model import AnswerPart, Math, Problem, Step, Tex
-from derivbook.params import Param
-from derivbook.symbolic import mp_matrix, prove_equal, symbol_matrix
+from derivbook.authoring import (
+    AnswerPart,
+    Math,
+    Param,
+    Problem,
+    Step,
+    Tex,
+    derive_once,
+    mp_matrix,
+    prove_equal,
+    symbol_matrix,
+)
 
 ID = "determinant-inverse"
 TITLE = "Determinant and inverse"
@@ -22,7 +30,7 @@ PARAMS = (
 )
 
 
-@derivation
+@derive_once
 def derive(size: int) -> dict:
     """The adjugate formula for a symbolic ``size``×``size`` matrix, proven against SymPy's inverse."""
     a = symbol_matrix("a", size, size)

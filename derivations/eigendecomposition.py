@@ -9,10 +9,20 @@ from fractions import Fraction
 import mpmath
 import sympy
 
-from derivbook.cache import derivation
-from derivbook.model import AnswerPart, Math, Problem, Step, Tex
-from derivbook.params import Param
-from derivbook.symbolic import mp_matrix, primitive_integer, prove_equal, symbol_matrix, symbol_vector
+from derivbook.authoring import (
+    AnswerPart,
+    Math,
+    Param,
+    Problem,
+    Step,
+    Tex,
+    derive_once,
+    mp_matrix,
+    primitive_integer,
+    prove_equal,
+    symbol_matrix,
+    symbol_vector,
+)
 
 ID = "eigendecomposition"
 TITLE = "Eigendecomposition of a symmetric matrix"
@@ -31,7 +41,7 @@ BASES = {
 LAMBDA = sympy.Symbol("lambda")
 
 
-@derivation
+@derive_once
 def derive(size: int) -> dict:
     """For symmetric A, ``vᵀ(Aw) = (Av)ᵀw``, so eigenvectors of distinct eigenvalues are orthogonal."""
     a = symbol_matrix("a", size, size)

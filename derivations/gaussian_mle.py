@@ -9,10 +9,7 @@ import mpmath
 import sympy
 from sympy import log, pi, symbols
 
-from derivbook.cache import derivation
-from derivbook.model import AnswerPart, Math, Problem, Step, Tex
-from derivbook.params import Param
-from derivbook.symbolic import mp_vector, prove_equal
+from derivbook.authoring import AnswerPart, Math, Param, Problem, Step, Tex, derive_once, mp_vector, prove_equal
 
 ID = "gaussian-mle"
 TITLE = "Gaussian maximum likelihood and squared error"
@@ -23,7 +20,7 @@ mu = symbols("mu", real=True)
 var = symbols("sigma^2", positive=True)
 
 
-@derivation
+@derive_once
 def derive(n: int) -> dict:
     """Solve ∂ℓ/∂μ = 0 and ∂ℓ/∂σ² = 0 for n symbolic observations; relate −ℓ to the squared error."""
     xs = symbols(f"x1:{n + 1}", real=True)

@@ -10,10 +10,19 @@ import mpmath
 import sympy
 from sympy import Min, Rational, sqrt, symbols
 
-from derivbook.cache import derivation
-from derivbook.model import AnswerPart, Math, Problem, Step, Tex
-from derivbook.params import Param
-from derivbook.symbolic import int_matrix, mp_matrix, prove_equal, symbol_vector
+from derivbook.authoring import (
+    AnswerPart,
+    Math,
+    Param,
+    Problem,
+    Step,
+    Tex,
+    derive_once,
+    int_matrix,
+    mp_matrix,
+    prove_equal,
+    symbol_vector,
+)
 
 ID = "gradient-clipping"
 TITLE = "Clipping gradients by their global norm"
@@ -21,7 +30,7 @@ TOPIC = "calculus"
 PARAMS = (Param("rows", int, 2, "rows of the weight gradient W (the bias gradient b has as many)", low=1, high=3),)
 
 
-@derivation
+@derive_once
 def derive() -> dict:
     """The global norm is ``√(Σ_t ‖g_t‖²)``, and scaling by c > 0 scales it by c: after clipping it is max_norm."""
     g, h = symbol_vector("g", 3), symbol_vector("h", 2)

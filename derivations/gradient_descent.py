@@ -10,11 +10,22 @@ import mpmath
 import sympy
 from sympy import Abs, Interval, Rational, symbols
 
+from derivbook.authoring import (
+    AnswerPart,
+    Figure,
+    Math,
+    Param,
+    Problem,
+    Step,
+    Tex,
+    derive_once,
+    mp_matrix,
+    mp_vector,
+    prove_equal,
+    symbol_matrix,
+    symbol_vector,
+)
 from derivbook.derivations.eigendecomposition import BASES
-from derivbook.cache import derivation
-from derivbook.model import AnswerPart, Figure, Math, Problem, Step, Tex
-from derivbook.params import Param
-from derivbook.symbolic import mp_matrix, mp_vector, prove_equal, symbol_matrix, symbol_vector
 
 ID = "gradient-descent"
 TITLE = "Gradient descent on a quadratic"
@@ -28,7 +39,7 @@ eta, lam = symbols("eta lambda", positive=True)
 k = symbols("k", integer=True, nonnegative=True)
 
 
-@derivation
+@derive_once
 def derive(dims: int) -> dict:
     """∇f = Ax − b; the minimiser solves Ax = b; |1 − ηλ| < 1 ⇔ 0 < η < 2/λ; the error contracts geometrically."""
     a = symbol_matrix("a", dims, dims)

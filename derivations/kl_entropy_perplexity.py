@@ -9,10 +9,7 @@ import mpmath
 import sympy
 from sympy import Rational, exp, log, symbols
 
-from derivbook.cache import derivation
-from derivbook.model import AnswerPart, Math, Problem, Step, Tex
-from derivbook.params import Param
-from derivbook.symbolic import mp_vector, prove_equal
+from derivbook.authoring import AnswerPart, Math, Param, Problem, Step, Tex, derive_once, mp_vector, prove_equal
 
 ID = "kl-entropy-perplexity"
 TITLE = "Entropy, cross-entropy, KL divergence and perplexity"
@@ -26,7 +23,7 @@ DYADIC = {
 }
 
 
-@derivation
+@derive_once
 def derive() -> dict:
     """KL(p‖q) = H(p, q) − H(p) for symbolic positive p and q."""
     p, q = symbols("p1:4", positive=True), symbols("q1:4", positive=True)

@@ -13,10 +13,19 @@ import mpmath
 import sympy
 from sympy import sqrt
 
-from derivbook.cache import derivation
-from derivbook.model import AnswerPart, Math, Problem, Step, Tex
-from derivbook.params import Param
-from derivbook.symbolic import mp_gradient, mp_vector, prove_equal, symbol_vector
+from derivbook.authoring import (
+    AnswerPart,
+    Math,
+    Param,
+    Problem,
+    Step,
+    Tex,
+    derive_once,
+    mp_gradient,
+    mp_vector,
+    prove_equal,
+    symbol_vector,
+)
 
 ID = "layernorm-gradient"
 TITLE = "Layer normalisation and its gradient"
@@ -45,7 +54,7 @@ def _forward(x, gamma, beta):
     return mean, sigma, normed, [g * h + b for g, h, b in zip(gamma, normed, beta)]
 
 
-@derivation
+@derive_once
 def derive(n: int) -> dict:
     """SymPy's gradient of Σ g_i y_i for symbolic x, proven equal to the closed form."""
     x, gamma, beta, g = (list(symbol_vector(name, n)) for name in ("x", "gamma", "beta", "g"))

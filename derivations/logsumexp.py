@@ -8,10 +8,19 @@ import mpmath
 import sympy
 from sympy import IndexedBase, Q, Sum, exp, log, refine, symbols
 
-from derivbook.cache import derivation
-from derivbook.model import AnswerPart, Math, Problem, Step, Tex
-from derivbook.params import Param
-from derivbook.symbolic import at, mp_gradient, mp_vector, prove_equal
+from derivbook.authoring import (
+    AnswerPart,
+    Math,
+    Param,
+    Problem,
+    Step,
+    Tex,
+    at,
+    derive_once,
+    mp_gradient,
+    mp_vector,
+    prove_equal,
+)
 
 ID = "logsumexp"
 TITLE = "Log-sum-exp and the max shift"
@@ -23,7 +32,7 @@ j, k, n = symbols("j k n", integer=True, positive=True)
 c = symbols("c", real=True)
 
 
-@derivation
+@derive_once
 def derive(size: int) -> dict:
     """``∂ lse/∂z_j = softmax_j`` for symbolic n; the shift identity for ``size`` explicit logits."""
     total = Sum(exp(z[k]), (k, 1, n))

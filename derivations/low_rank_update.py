@@ -9,10 +9,18 @@ import mpmath
 import sympy
 from sympy import symbols
 
-from derivbook.cache import derivation
-from derivbook.model import AnswerPart, Math, Problem, Step, Tex
-from derivbook.params import Param
-from derivbook.symbolic import int_matrix, mp_matrix, prove_equal
+from derivbook.authoring import (
+    AnswerPart,
+    Math,
+    Param,
+    Problem,
+    Step,
+    Tex,
+    derive_once,
+    int_matrix,
+    mp_matrix,
+    prove_equal,
+)
 
 ID = "low-rank-update"
 TITLE = "Rank and low-rank (LoRA) updates"
@@ -26,7 +34,7 @@ WIDTHS = (512, 768, 1024, 2048, 4096)
 RANKS = (4, 8, 16, 32, 64)
 
 
-@derivation
+@derive_once
 def derive() -> dict:
     """Entry counts: ``d·k`` for ΔW against ``d·r + r·k = r(d + k)`` for B (d×r) and A (r×k)."""
     d, k, r = symbols("d k r", positive=True, integer=True)

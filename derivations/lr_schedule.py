@@ -9,12 +9,19 @@ import mpmath
 import sympy
 from sympy import Piecewise, Rational, cos, pi, symbols
 
-from derivbook.cache import derivation
-from derivbook.mathtex import scientific
-from derivbook.model import AnswerPart, Figure, Math, Problem, Step, Tex
-from derivbook.params import Param
-from derivbook.symbolic import prove_equal
-from derivbook.verify import to_mp
+from derivbook.authoring import (
+    AnswerPart,
+    Figure,
+    Math,
+    Param,
+    Problem,
+    Step,
+    Tex,
+    derive_once,
+    prove_equal,
+    scientific,
+    to_mp,
+)
 
 ID = "lr-schedule"
 TITLE = "Warm-up and cosine decay of the learning rate"
@@ -29,7 +36,7 @@ FRACTIONS = (Rational(1, 6), Rational(1, 4), Rational(1, 3), Rational(1, 2), Rat
 peak, floor, warm, total, t = symbols("p_{peak} lr_{min} w T t", positive=True)
 
 
-@derivation
+@derive_once
 def derive() -> dict:
     """The schedule as a SymPy Piecewise, with continuity, end value and flat landing proven."""
     ramp = peak * t / warm

@@ -10,11 +10,20 @@ import mpmath
 import sympy
 from sympy import Heaviside, Max, exp, log, tanh
 
-from derivbook.cache import derivation
-from derivbook.model import AnswerPart, Math, Problem, Step, Tex
-from derivbook.params import Param
-from derivbook.symbolic import int_matrix, prove_equal, symbol_matrix, symbol_vector
-from derivbook.verify import to_mp
+from derivbook.authoring import (
+    AnswerPart,
+    Math,
+    Param,
+    Problem,
+    Step,
+    Tex,
+    derive_once,
+    int_matrix,
+    prove_equal,
+    symbol_matrix,
+    symbol_vector,
+    to_mp,
+)
 
 ID = "mlp-backprop"
 TITLE = "Backpropagation through a small MLP"
@@ -47,7 +56,7 @@ def _network(n_in: int, n_h: int, n_out: int) -> dict:
     return {"x": x, "y": y, "W1": w1, "b1": b1, "W2": w2, "b2": b2, "pre": pre, "hidden": hidden, "out": out, "loss": loss}
 
 
-@derivation
+@derive_once
 def derive(n_in: int, n_h: int, n_out: int) -> dict:
     """SymPy's gradient of the loss for every parameter, for a generic activation f, and the backprop
     formulas proven equal to it; then each concrete activation's derivative proven equal to its textbook form.

@@ -8,11 +8,21 @@ covariance is rational and its eigenvalues are distinct fractions.
 import mpmath
 import sympy
 
+from derivbook.authoring import (
+    AnswerPart,
+    Math,
+    Param,
+    Problem,
+    Step,
+    Tex,
+    canonical_direction,
+    derive_once,
+    mp_matrix,
+    prove_equal,
+    symbol_matrix,
+    symbol_vector,
+)
 from derivbook.derivations.eigendecomposition import BASES
-from derivbook.cache import derivation
-from derivbook.model import AnswerPart, Math, Problem, Step, Tex
-from derivbook.params import Param
-from derivbook.symbolic import canonical_direction, mp_matrix, prove_equal, symbol_matrix, symbol_vector
 
 ID = "pca"
 TITLE = "Principal component analysis"
@@ -23,7 +33,7 @@ PARAMS = (
 )
 
 
-@derivation
+@derive_once
 def derive(dims: int) -> dict:
     """Stationarity of ``uᵀCu − λ(uᵀu − 1)`` gives ``Cu = λu``, proven for a symbolic symmetric C."""
     c = symbol_matrix("c", dims, dims)

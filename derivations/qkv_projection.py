@@ -6,10 +6,20 @@ Row i of ``Q`` is token i's embedding times ``W_Q``; SymPy proves this row view 
 
 import sympy
 
-from derivbook.cache import derivation
-from derivbook.model import AnswerPart, Math, Problem, Step, Tex
-from derivbook.params import Param
-from derivbook.symbolic import int_matrix, mp_matmul, mp_matrix, prove_equal, symbol_matrix
+from derivbook.authoring import (
+    AnswerPart,
+    Math,
+    Param,
+    Problem,
+    Step,
+    Tex,
+    derive_once,
+    int_matrix,
+    mp_matmul,
+    mp_matrix,
+    prove_equal,
+    symbol_matrix,
+)
 
 ID = "qkv-projection"
 TITLE = "Projecting tokens to queries, keys and values"
@@ -23,7 +33,7 @@ PARAMS = (
 NAMES = ("Q", "K", "V")
 
 
-@derivation
+@derive_once
 def derive(n: int, d_model: int, d_k: int) -> dict:
     """Each row of ``X W`` is the row of X times W, proven for symbolic matrices of these shapes."""
     x, w = symbol_matrix("x", n, d_model), symbol_matrix("w", d_model, d_k)

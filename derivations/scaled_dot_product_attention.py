@@ -10,10 +10,22 @@ import mpmath
 import sympy
 from sympy import exp, log, sqrt
 
-from derivbook.cache import derivation
-from derivbook.model import AnswerPart, Math, Problem, Step, Tex
-from derivbook.params import Param
-from derivbook.symbolic import int_matrix, mp_matmul, mp_matrix, mp_softmax, prove_equal, symbol_vector, transpose
+from derivbook.authoring import (
+    AnswerPart,
+    Math,
+    Param,
+    Problem,
+    Step,
+    Tex,
+    derive_once,
+    int_matrix,
+    mp_matmul,
+    mp_matrix,
+    mp_softmax,
+    prove_equal,
+    symbol_vector,
+    transpose,
+)
 
 ID = "scaled-dot-product-attention"
 TITLE = "Scaled dot-product attention"
@@ -25,7 +37,7 @@ PARAMS = (
 )
 
 
-@derivation
+@derive_once
 def derive(m: int) -> dict:
     """A row of softmax weights over m scores sums to one (SymPy), whatever the scores."""
     scores = symbol_vector("s", m)

@@ -8,10 +8,20 @@ a student can carry by hand.
 import sympy
 from sympy import IndexedBase, KroneckerDelta, Q, Sum, exp, log, refine, symbols
 
-from derivbook.cache import derivation
-from derivbook.model import AnswerPart, Math, Problem, Step, Tex
-from derivbook.params import Param
-from derivbook.symbolic import at, mp_gradient, mp_softmax, mp_vector, prove_equal
+from derivbook.authoring import (
+    AnswerPart,
+    Math,
+    Param,
+    Problem,
+    Step,
+    Tex,
+    at,
+    derive_once,
+    mp_gradient,
+    mp_softmax,
+    mp_vector,
+    prove_equal,
+)
 
 ID = "softmax-jacobian"
 TITLE = "The softmax Jacobian"
@@ -22,7 +32,7 @@ z, s = IndexedBase("z"), IndexedBase("s")
 i, j, k, n = symbols("i j k n", integer=True, positive=True)
 
 
-@derivation
+@derive_once
 def derive() -> dict:
     """The general result for symbolic n, with the textbook form proven equal to SymPy's derivative."""
     total = Sum(exp(z[k]), (k, 1, n))

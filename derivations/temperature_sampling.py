@@ -9,11 +9,20 @@ import mpmath
 import sympy
 from sympy import Rational, exp, limit, log, oo, symbols
 
-from derivbook.cache import derivation
-from derivbook.model import AnswerPart, Figure, Math, Problem, Step, Tex
-from derivbook.params import Param
-from derivbook.symbolic import mp_softmax, mp_vector, prove_equal
-from derivbook.verify import to_mp
+from derivbook.authoring import (
+    AnswerPart,
+    Figure,
+    Math,
+    Param,
+    Problem,
+    Step,
+    Tex,
+    derive_once,
+    mp_softmax,
+    mp_vector,
+    prove_equal,
+    to_mp,
+)
 
 ID = "temperature-sampling"
 TITLE = "Temperature and the shape of the sampling distribution"
@@ -25,7 +34,7 @@ T = symbols("T", positive=True)
 gap = symbols("c", positive=True)
 
 
-@derivation
+@derive_once
 def derive() -> dict:
     """For a top logit ahead by c > 0: its probability tends to 1 as T → 0⁺ and to ½ (uniform) as T → ∞."""
     top = 1 / (1 + exp(-gap / T))

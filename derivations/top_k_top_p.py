@@ -10,11 +10,19 @@ import mpmath
 import sympy
 from sympy import Rational, exp, limit, log, oo, symbols
 
-from derivbook.cache import derivation
-from derivbook.model import AnswerPart, Math, Problem, Step, Tex
-from derivbook.params import Param
-from derivbook.symbolic import mp_softmax, mp_vector, prove_equal
-from derivbook.verify import to_mp
+from derivbook.authoring import (
+    AnswerPart,
+    Math,
+    Param,
+    Problem,
+    Step,
+    Tex,
+    derive_once,
+    mp_softmax,
+    mp_vector,
+    prove_equal,
+    to_mp,
+)
 
 ID = "top-k-top-p"
 TITLE = "Top-k and nucleus (top-p) sampling"
@@ -24,7 +32,7 @@ PARAMS = (Param("n", int, 5, "vocabulary size", low=4, high=6),)
 P_CHOICES = (Rational(1, 2), Rational(3, 5), Rational(7, 10), Rational(3, 4), Rational(4, 5), Rational(9, 10))
 
 
-@derivation
+@derive_once
 def derive() -> dict:
     """softmax over {1, 2} equals the limit of the full softmax as z₃ → −∞."""
     z1, z2, z3 = symbols("z1 z2 z3", real=True)

@@ -8,10 +8,18 @@ are integers and the cosine similarity is a fraction.
 import mpmath
 import sympy
 
-from derivbook.cache import derivation
-from derivbook.model import AnswerPart, Math, Problem, Step, Tex
-from derivbook.params import Param
-from derivbook.symbolic import mp_vector, prove_equal, symbol_vector
+from derivbook.authoring import (
+    AnswerPart,
+    Math,
+    Param,
+    Problem,
+    Step,
+    Tex,
+    derive_once,
+    mp_vector,
+    prove_equal,
+    symbol_vector,
+)
 
 ID = "vector-norms"
 TITLE = "Norms and cosine similarity of embeddings"
@@ -25,7 +33,7 @@ TUPLES = {  # entries whose squares sum to a perfect square
 }
 
 
-@derivation
+@derive_once
 def derive(n: int) -> dict:
     """``‖u − v‖² = ‖u‖² + ‖v‖² − 2 u·v``: with the law of cosines, ``cos θ = u·v / (‖u‖‖v‖)``."""
     u, v = symbol_vector("u", n), symbol_vector("v", n)

@@ -1,4 +1,7 @@
-"""answers.json: every variant's inputs and answers, machine-readable (schema in DESIGN.md)."""
+"""answers.json: every variant's inputs, answers and answer contracts, machine-readable.
+
+The format is documented in docs/answers-json.md and docs/answers.schema.json; ``SCHEMA`` is its version.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,9 @@ from typing import Any
 
 import sympy
 
-from derivbook import mathtex
+from derivbook import contract, mathtex
 
-SCHEMA = 1
+SCHEMA = 2  # 2: seeds as strings (exact in every JSON reader), each part's contract and mistakes
 
 
 def exact_text(value: Any) -> str:
@@ -59,13 +62,24 @@ def problem_record(number: int, problem) -> dict:
         "number": number,
         "derivation": problem.derivation,
         "params": dict(problem.params),
-        "seed": problem.seed,
+        "seed": str(problem.seed),
         "inputs": {name: input_value(v) for name, v in problem.inputs.items()},
-        "answer": {
-            name: {"exact": exact_text(part.value), "latex": mathtex.tex(part.value), "value": float_value(part.value)}
-            for name, part in problem.answer.items()
-        },
+        "answer": {name: answer_record(part, problem) for name, part in problem.answer.items()},
         "verified": dict(problem.verified),
+    }
+
+
+def answer_record(part, problem) -> dict:
+    """One answer part: exact, LaTeX and floats, its contract, and the diagnosed mistakes for it."""
+    return {
+        "exact": exact_text(part.value),
+        "latex": mathtex.tex(part.value),
+        "value": float_value(part.value),
+        "contract": contract.of(part).record(part.value),
+        "mistakes": [
+            {"name": m.name, "exact": exact_text(m.value), "value": float_value(m.value), "explanation": m.explanation}
+            for m in problem.mistakes if m.part == part.name
+        ],
     }
 
 
@@ -82,5 +96,5 @@ def variant_record(variant) -> dict:
 def document(workbook, records: list[dict]) -> str:
     """answers.json's text from the variants' records: deterministic key order and formatting, so one seed
     gives the same bytes."""
-    data = {"schema": SCHEMA, "title": workbook.title, "seed": workbook.seed, "variants": records}
+    data = {"schema": SCHEMA, "title": workbook.title, "seed": str(workbook.seed), "variants": records}
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

@@ -98,7 +98,7 @@ def path_of(kind: str, key: str) -> Path | None:
     return None if folder is None else folder / kind / key
 
 
-def derivation(function):
+def derive_once(function):
     """Memoise a derivation's general result in memory and on disk (pickled SymPy objects).
 
     The key is the source of the whole package (the derivation and the helpers that prove its claims,

@@ -105,7 +105,29 @@ def make_problem(derivation: Derivation, params: dict, seed: int, budget: float 
     for kind, where in (("exact", exact_where), ("numeric", numeric_where)):
         if where is not None:
             raise VerificationError(f"{derivation.id} (seed {seed}): answer {where} failed the {kind} check")
+    problem.mistakes = telling_mistakes(problem, f"{derivation.id} (seed {seed})")
     return problem
+
+
+def telling_mistakes(problem: Problem, what: str) -> list:
+    """The problem's declared mistakes that can be told apart from the right answer on these numbers.
+
+    A mistake naming no answer part, or shaped unlike it, is the derivation's error; one that happens to
+    coincide with the right answer here (a forgotten centring of data whose mean is zero) is dropped.
+    """
+    from derivbook import contract
+
+    kept = []
+    for mistake in problem.mistakes:
+        part = problem.answer.get(mistake.part)
+        if part is None:
+            raise BuildError(f"{what}: mistake {mistake.name!r} names no answer part ({mistake.part!r})")
+        terms = contract.of(part)
+        if [p for p, _ in contract.leaves(part.value)] != [p for p, _ in contract.leaves(mistake.value)]:
+            raise BuildError(f"{what}: mistake {mistake.name!r} is not shaped like answer {part.name}")
+        if contract.distinct(terms, part.value, mistake.value):
+            kept.append(mistake)
+    return kept
 
 
 def make_variant(requests: list[Request], workbook_seed: int, index: int, student=None) -> Variant:

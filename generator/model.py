@@ -1,7 +1,7 @@
 """The records that flow from derivations to templates and exporters.
 
 A derivation builds a :class:`Problem`; everything downstream (LaTeX, answers.json) only reads it.
-Mathematics stays as SymPy objects here; it is printed at the edges (``generator.mathtex``).
+Mathematics stays as SymPy objects here; it is printed at the edges (``derivbook.mathtex``).
 """
 
 from __future__ import annotations
@@ -54,6 +54,16 @@ class Step:
     relation: Tex = Tex("=")  # or \\iff, \\Rightarrow, \\le ...
 
 
+FREEDOMS = {
+    "unique": "unique (under the convention the question states, if any)",
+    "sign": "any nonzero answer's negative is equally right (a direction)",
+    "scale": "any nonzero multiple is equally right (an eigenvector)",
+    "column-sign": "each column may be negated independently",
+    "column-scale": "each column may be scaled by its own nonzero factor",
+    "unordered": "the entries may be given in any order (a set)",
+}
+
+
 @dataclass(frozen=True)
 class AnswerPart:
     """One named quantity the student must find, as an exact SymPy value.
@@ -63,6 +73,11 @@ class AnswerPart:
     next to the exact form when the exact form alone is hard to read (``significant``: that many
     significant figures in scientific notation, for tiny numbers such as learning rates). A part whose
     value is a list (or dict) of separate results names them in ``items`` and is printed one per line.
+
+    ``freedom`` says which other answers are just as right (a key of ``FREEDOMS``): an eigenvector is
+    right at any scale, a principal direction at either sign. ``convention`` is the rule the question
+    states that picks the one answer the key prints ("unit length, first nonzero entry positive").
+    Both go into the part's answer contract (``derivbook.contract``), which exports and graders read.
     """
 
     name: str
@@ -71,6 +86,12 @@ class AnswerPart:
     decimals: int | None = None
     significant: bool = False
     items: tuple = ()
+    freedom: str = "unique"
+    convention: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.freedom not in FREEDOMS:
+            raise ValueError(f"answer part {self.name}: freedom must be one of {', '.join(FREEDOMS)}, not {self.freedom!r}")
 
     def lines(self) -> list[tuple[MathLike, Any]]:
         """(label, value) pairs as printed: one per item, or the whole part."""
@@ -78,6 +99,21 @@ class AnswerPart:
             return [(self.label, self.value)]
         values = list(self.value.values()) if isinstance(self.value, dict) else list(self.value)
         return list(zip(self.items, values))
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A common wrong answer to one part, computed by SymPy on the same inputs as the right one.
+
+    ``name`` is short and stable (``"no-outer-product"``): it appears in grade reports. ``explanation``
+    (prose with ``$…$`` math) tells a student what went wrong. The engine keeps a mistake only where it
+    differs from the right answer beyond the part's tolerance and freedom, so it can be told apart.
+    """
+
+    part: str
+    name: str
+    value: Any
+    explanation: str
 
 
 @dataclass(frozen=True)
@@ -99,6 +135,7 @@ class Problem:
     steps: list  # Step or str (a heading between groups of steps)
     answer: dict  # name -> AnswerPart
     figure: Figure | None = None
+    mistakes: list = field(default_factory=list)  # Mistake records: typical wrong answers, for grading
     # filled in by the engine, which knows which derivation, parameters and seed made the problem
     derivation: str = ""
     title: str = ""

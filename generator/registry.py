@@ -16,8 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
 
-from derivbook import derivations
-from derivbook import cache
+from derivbook import cache, derivations
 from derivbook.model import UserError
 from derivbook.params import Param
 

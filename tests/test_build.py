@@ -59,7 +59,7 @@ def test_pdf_text_shows_title_variant_and_problems(default_build):
 def test_answers_json_matches_the_design(default_build):
     workbook, out = default_build
     data = json.loads((out / "answers.json").read_text())
-    assert (data["schema"], data["title"], data["seed"]) == (1, workbook.title, 7)
+    assert (data["schema"], data["title"], data["seed"]) == (2, workbook.title, "7")
     (variant,) = data["variants"]
     assert variant["student"] is None
     for number, problem in enumerate(variant["problems"], start=1):

@@ -352,7 +352,7 @@ def test_concurrent_builds_into_one_directory_take_turns(tmp_path):
     assert not errors
     data = json.loads((out / "answers.json").read_text())
     reference = tmp_path / "ref"
-    build(spec.load(tmp_path / "s.toml", seed=data["seed"]), reference, ("json", "tex"))
+    build(spec.load(tmp_path / "s.toml", seed=int(data["seed"])), reference, ("json", "tex"))
     assert snapshot(out) == snapshot(reference)  # one whole build, never a mix
     assert not leftovers(tmp_path)
 

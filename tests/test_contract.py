@@ -1,0 +1,49 @@
+"""The answer contract: tolerance from the sheet's rounding, zero for integers, and each freedom."""
+
+import sympy
+from sympy import Rational, sqrt
+
+from derivbook import contract
+from derivbook.model import AnswerPart, Tex
+
+
+def terms(value, **declared):
+    return contract.of(AnswerPart("p", Tex("p"), value, **declared))
+
+
+def test_integers_are_exact_and_others_round_to_four_places_or_as_asked():
+    assert terms(2097152).tolerance(2097152) == 0
+    assert not contract.agrees(terms(2097152), 2097152, sympy.Float(2097151))
+    four = terms(Rational(3, 7))
+    assert four.places == 4 and 5e-5 <= four.tolerance(Rational(3, 7)) < 5.0001e-5
+    assert terms(Rational(3, 7), decimals=2).tolerance(Rational(3, 7)) > 4.9e-3
+    lr = terms(Rational(3, 10000), decimals=4, significant=True)
+    assert 4.9e-8 < lr.tolerance(Rational(3, 10000)) < 5.1e-8
+
+
+def test_the_keys_rounded_value_and_the_exact_form_pass_and_a_neighbour_does_not():
+    part = terms(Rational(26635, 1000000))  # GELU' at -ln 2 is 0.026635...: the key prints 0.0266
+    assert contract.agrees(part, Rational(26635, 1000000), sympy.Float("0.0266"))
+    assert contract.agrees(part, Rational(26635, 1000000), Rational(26635, 1000000))
+    assert not contract.agrees(part, Rational(26635, 1000000), sympy.Float("0.0267"))
+    assert not contract.agrees(part, Rational(26635, 1000000), sympy.Float("0.0266"), exact_only=True)
+
+
+def test_freedoms():
+    v = sympy.Matrix([1, -2, 2]) / 3
+    assert contract.agrees(terms(v, freedom="sign"), v, -v)
+    assert not contract.agrees(terms(v), v, -v)
+    assert contract.agrees(terms(v, freedom="scale"), v, 6 * v)
+    assert not contract.agrees(terms(v, freedom="scale"), v, 0 * v)
+    assert not contract.agrees(terms(v, freedom="scale"), v, sympy.Matrix([1, 2, 2]))
+    V = sympy.Matrix([[1, 1], [1, -1]])
+    assert contract.agrees(terms(V, freedom="column-scale"), V, sympy.Matrix([[2, -3], [2, 3]]))
+    assert not contract.agrees(terms(V, freedom="column-scale"), V, sympy.Matrix([[1, 1], [-1, -1]]))
+    assert contract.agrees(terms([3, 1, 2], freedom="unordered"), [3, 1, 2], [1, 2, 3])
+    assert contract.agrees(terms([sqrt(2), 1]), [sqrt(2), 1], [sympy.Float("1.4142"), 1])
+
+
+def test_a_mistake_must_be_told_apart_even_as_a_decimal():
+    right = Rational(1, 3)
+    assert contract.distinct(terms(right), right, Rational(1, 2))
+    assert not contract.distinct(terms(right), right, Rational(1, 3) + Rational(1, 10**6))
