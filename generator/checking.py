@@ -45,3 +45,10 @@ def check_derivation(derivation: Derivation, seeds: int) -> Report:
                 report.failures.append(f"{params} seed {seed}: {type(error).__name__}: {error}")
     report.seconds = time.perf_counter() - started
     return report
+
+
+def chosen(only: tuple[str, ...]) -> list[Derivation]:
+    """The derivations ``derivbook check`` looks at: those named, or all."""
+    from derivbook.registry import catalog, get
+
+    return [get(i, "--only") for i in only] if only else list(catalog().values())

@@ -70,7 +70,9 @@ class Contract:
 
 def of(part: AnswerPart) -> Contract:
     """The contract of an answer part, from its value and what the derivation declared."""
-    integer = all(sympy.sympify(leaf).is_Integer for _, leaf in leaves(part.value))
+    # integers are typed exactly; but an eigenvector printed with integer entries may be given at any scale,
+    # as a decimal unit vector too
+    integer = part.freedom not in ("scale", "column-scale") and all(sympy.sympify(leaf).is_Integer for _, leaf in leaves(part.value))
     places = None if integer else (part.decimals if part.decimals is not None else DECIMAL_PLACES)
     return Contract(part.name, integer, places, bool(part.significant and not integer), part.freedom, part.convention)
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import hashlib
 import signal
 import threading
-from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from derivbook.model import BuildError, Problem, VerificationError
+from derivbook.model import BuildError, Problem, UserError, VerificationError
 from derivbook.registry import Derivation, get
 from derivbook.seeding import Dice, problem_seed
 
@@ -34,15 +33,47 @@ class Request:
 class Variant:
     """One student's (or one copy's) set of problems."""
 
-    index: int
-    id: str
+    index: int  # its place in the build (a roster's row order)
+    id: str  # printed on every page: unique within the build
     student: object | None  # a spec.Student (name, optional id), or None for an anonymous copy
     problems: list[Problem] = field(default_factory=list)
 
+    @property
+    def seeding(self) -> int | str:
+        """What its problems' numbers come from besides the workbook seed: the copy's number, or the student
+        (so that sorting a roster or adding a late student changes nobody's numbers)."""
+        return f"student:{student_key(self.student)}" if self.student is not None else self.index
 
-def variant_id(seed: int, index: int) -> str:
+
+def student_key(student) -> str:
+    """What identifies a student across rosters: the roster's id, else the name (case and spacing folded)."""
+    key = getattr(student, "key", None)
+    return key if key else (student.id or " ".join(student.name.split()).casefold())
+
+
+def plan_variants(seed: int, students: list) -> list[Variant]:
+    """Every variant of a build with its id, unique within the build by construction.
+
+    An id is a hash of the seed and the variant (the copy's number, or the student); where two would
+    share one, the later in a fixed order (copies by number, students by key, so never by row order) takes
+    the next draw. An id depends only on the spec, the seed and the variant, but for that rare step.
+    """
+    variants = [Variant(index, "", student) for index, student in enumerate(students)]
+    order = sorted(variants, key=lambda v: v.seeding)  # all copies (numbers) or all students (keys)
+    taken: set[str] = set()
+    for variant in order:
+        attempt = 0
+        while (candidate := variant_id(seed, variant.seeding, attempt)) in taken:
+            attempt += 1
+        taken.add(candidate)
+        variant.id = candidate
+    return variants
+
+
+def variant_id(seed: int, seeding: int | str, attempt: int = 0) -> str:
     """A short, unambiguous id that names a variant without revealing the seed behind it."""
-    digest = hashlib.sha256(ID_SALT + f"/{seed}/{index}".encode()).digest()
+    text = f"/{seed}/{seeding}" + (f"/{attempt}" if attempt else "")
+    digest = hashlib.sha256(ID_SALT + text.encode()).digest()
     number = int.from_bytes(digest[:8], "big")
     number, first = divmod(number, len(ID_LETTERS))
     rest = ""
@@ -130,38 +161,11 @@ def telling_mistakes(problem: Problem, what: str) -> list:
     return kept
 
 
-def make_variant(requests: list[Request], workbook_seed: int, index: int, student=None) -> Variant:
-    """All problems of one variant, each from its own seed."""
-    variant = Variant(index, variant_id(workbook_seed, index), student)
-    variant.problems.extend(derive_problems(requests, workbook_seed, index))
+def derive_variant(requests: list[Request], workbook_seed: int, variant: Variant) -> Variant:
+    """All problems of one variant, each derived and verified from its own seed."""
+    variant.problems = [make_problem(r.derivation, r.params, problem_seed(workbook_seed, variant.seeding, r.key))
+                        for r in requests]
     return variant
-
-
-def derive_problems(requests: list[Request], workbook_seed: int, index: int) -> Iterator[Problem]:
-    """The problems of variant ``index``, each derived and verified only when it is asked for."""
-    for request in requests:
-        yield make_problem(request.derivation, request.params, problem_seed(workbook_seed, index, request.key))
-
-
-def derive_part(unit: tuple) -> tuple[list[list[Problem]], tuple | None]:
-    """One process's part of a chunk: for ``unit`` = (workbook, indices, positions), the problems at
-    ``positions`` (of the spec's list) of each variant in ``indices``, in order.
-
-    Stops at the first that fails: returns what was made, and (variant's place, problem's position,
-    error) of the failure, or None.
-    """
-    workbook, indices, positions = unit
-    requests = [workbook.requests[position] for position in positions]
-    made = []
-    for place, index in enumerate(indices):
-        row = []
-        try:
-            for problem in derive_problems(requests, workbook.seed, index):
-                row.append(problem)
-        except BuildError as error:
-            return made + [row], (place, positions[len(row)], error)
-        made.append(row)
-    return made, None
 
 
 def request(derivation_id: str, params: dict, key: str, where: str, **extra) -> Request:
@@ -170,3 +174,23 @@ def request(derivation_id: str, params: dict, key: str, where: str, **extra) -> 
 
     derivation = get(derivation_id, where)
     return Request(derivation, resolve(derivation.params, params, where), key, **extra)
+
+
+def show_problem(derivation_id: str, seed: str, sets: tuple[str, ...]) -> Problem:
+    """One problem of a derivation, as ``derivbook show`` prints it: its parameters from ``KEY=VALUE`` texts,
+    its seed as answers.json writes it (a decimal string below 2^64)."""
+    from derivbook.params import resolve
+
+    derivation = get(derivation_id, "show")
+    if not (seed.strip().isdigit() and int(seed) < 2**64):
+        raise UserError(f"--seed {seed!r}: a problem seed is a whole number from 0 to 2^64-1, as answers.json writes it")
+    declared = {p.name: p for p in derivation.params}
+    given = {}
+    for text in sets:
+        key, sep, value = text.partition("=")
+        key = key.removeprefix(f"{derivation_id}.")
+        if not sep or key not in declared:
+            raise UserError(f"--set {text!r}: expected KEY=VALUE with a parameter of {derivation_id} "
+                            f"(allowed: {', '.join(declared) or 'none'})")
+        given[key] = declared[key].parse(value, f"--set {key}")
+    return make_problem(derivation, resolve(derivation.params, given, derivation_id), int(seed))

@@ -85,7 +85,7 @@ def _name(number_: int, problem, variant) -> str:
     return f"<name><text>{escape(f'{number_:02d} {problem.title.replace(chr(36), str())} [{variant.id}]')}</text></name>"
 
 
-def question(number_: int, problem, variant) -> str:
+def _question(number_: int, problem, variant) -> str:
     """One question element for a problem of a variant."""
     parts = list(problem.answer.values())
     fields = [e for part in parts for label, value in part.lines() for e in entries(label, value)]
@@ -109,10 +109,17 @@ def question(number_: int, problem, variant) -> str:
     return f'<question type="cloze">{name}{text}{feedback}{grading}</question>'
 
 
-def document(workbook, variants) -> str:
-    """The Moodle XML quiz file of a workbook: a category, then every problem of every variant."""
-    category = escape(f"$course$/top/{workbook.title}")
-    questions = [question(n, p, v) for v in variants for n, p in enumerate(v.problems, start=1)]
-    body = "\n".join(questions)
-    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<quiz>\n<question type="category"><category><text>{category}</text>'
-            f"</category></question>\n{body}\n</quiz>\n")
+HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n<quiz>\n'
+TAIL = "</quiz>\n"
+
+
+def category(workbook, number: int) -> str:
+    """The category of the workbook's problem ``number``, holding every variant of it."""
+    title = workbook.requests[number - 1].derivation.title.replace("$", "")
+    path = escape(f"$course$/top/{workbook.title}/{number:02d} {title}")
+    return f'<question type="category"><category><text>{path}</text></category></question>\n'
+
+
+def question(workbook, number: int, variant) -> str:
+    """The question of problem ``number`` of a variant."""
+    return _question(number, variant.problems[number - 1], variant) + "\n"

@@ -1,32 +1,43 @@
-"""Publishing a build's files: staged in a directory next to the target, then swapped in whole.
+"""Where a build writes: a staging folder beside the target, swapped in whole, and a scratch folder for TeX.
 
-A failed or interrupted build leaves the previous output exactly as it was; two builds into one
-directory take turns (a lock beside it); a directory that derivbook did not write is never replaced.
+- Nothing half-written is ever visible: files are staged beside the output folder and the two folders are
+  exchanged atomically at the end; a failed or interrupted build leaves the previous output untouched.
+- derivbook never deletes a file it did not write: the output folder's manifest lists what derivbook wrote;
+  anything else found there (a teacher's notes) is carried into the new output as a hard link, so it is in
+  the output folder at every moment, whatever interrupts the swap.
+- A build of the same plan in other formats adds to the output instead of replacing it; a regenerated
+  sheet (``--variant``) is refused where a class build lives.
+- Leftovers of killed builds (their staging and scratch folders, recognised by a lock no live process
+  holds) are removed by the next build.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import fcntl
+import json
 import os
 import shutil
 import tempfile
 import time
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 
 from derivbook.model import BuildError, UserError
 
-MARKER = ".derivbook-output"  # present in every directory derivbook wrote, so it may replace it
-LOCK_WAIT = 120.0  # seconds a build waits for another one writing to the same directory
+MANIFEST = ".derivbook-output"  # in every folder derivbook wrote: what it wrote there, and from which plan
+LOCK = ".lock"  # in a staging or scratch folder, locked for as long as its build runs
+PARTS = ".parts"  # pieces of whole-class files (answers.json, print files …), joined before publishing
+LEGACY_AGE = 600  # seconds: a lock-less leftover of an older version this old is no live build's
 
 
 def check_target(out_dir: Path) -> None:
-    """Refuse, before any work, an output path that derivbook may not (or cannot) replace."""
+    """Refuse, before any work, an output path that derivbook may not (or cannot) write."""
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"{out_dir}: exists and is not a directory")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MARKER).exists():
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MANIFEST).exists():
         raise UserError(f"{out_dir}: exists, is not empty and was not written by derivbook; choose a new or empty directory")
     parent = out_dir.parent
     blocking = next((p for p in (parent, *parent.parents) if p.exists() and not p.is_dir()), None)
@@ -42,29 +53,199 @@ def check_target(out_dir: Path) -> None:
         raise UserError(f"{parent}: cannot write there ({error.strerror}), so not {out_dir.name} either") from None
 
 
-@contextmanager
-def locked(out_dir: Path, wait: float = LOCK_WAIT, notice=None):
-    """Hold the lock of ``out_dir`` (a file beside it); wait up to ``wait`` seconds for another build."""
-    lock_path = out_dir.parent / f".{out_dir.name}.lock"
-    with open(lock_path, "a+b") as handle:
-        try:
+def manifest(out_dir: Path) -> dict | None:
+    """What derivbook recorded of the build in ``out_dir``, or None."""
+    try:
+        text = (out_dir / MANIFEST).read_text(encoding="utf-8")
+    except OSError:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if not (isinstance(data, dict) and isinstance(data.get("files"), dict)):
+        # an older version's marker: it replaced the whole folder at every build, so all in it is its own
+        data = {"key": None, "formats": [], "files": {p.name: ["", 0] for p in out_dir.iterdir() if p.name != MANIFEST}}
+    return data
+
+
+def unchanged(out_dir: Path, key: str, formats: tuple[str, ...]) -> dict | None:
+    """The manifest of ``out_dir`` when it already holds this very build in these formats, intact."""
+    found = manifest(out_dir)
+    if found is None or found.get("key") != key or not set(formats) <= set(found.get("formats", ())):
+        return None
+    for name, (kind, size) in found["files"].items():
+        if kind in formats and not _size_is(out_dir / name, size):
+            return None
+    return found
+
+
+def _size_is(path: Path, size: int) -> bool:
+    try:
+        return path.stat().st_size == size
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def _held(folder: Path) -> Iterator[None]:
+    """A lock file in ``folder``, locked while the build runs: a folder whose lock is free is a leftover."""
+    with open(folder / LOCK, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def _abandoned(folder: Path) -> bool:
+    try:
+        with open(folder / LOCK) as handle:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if notice:
-                notice(f"waiting for another build into {out_dir} to finish (lock {lock_path.name})")
-            deadline = time.monotonic() + wait
-            while True:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise BuildError(f"{out_dir}: another build is still writing there after {wait:.0f} s; try again later") from None
-                    time.sleep(0.1)
+            return True
+    except BlockingIOError:
+        return False
+    except OSError:  # no lock file: an older version's folder, or one killed before it locked
+        with contextlib.suppress(OSError):
+            return time.time() - folder.stat().st_mtime > LEGACY_AGE
+        return False
+
+
+def sweep(parent: Path, patterns: tuple[str, ...]) -> None:
+    """Remove the leftovers of killed builds in ``parent``: derivbook's own folders no live build holds."""
+    for pattern in patterns:
+        for folder in parent.glob(pattern):
+            if folder.is_dir() and not folder.is_symlink() and _abandoned(folder):
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def scratch() -> Iterator[Path]:
+    """A private temporary folder for a build's TeX runs (and its formats when there is no cache)."""
+    root = Path(tempfile.gettempdir())
+    sweep(root, ("derivbook-build-*", "derivbook-tex-*", "derivbook-formats-*", "derivbook-fmt-*"))
+    folder = Path(tempfile.mkdtemp(prefix="derivbook-build-", dir=root))
+    try:
+        with _held(folder):
+            yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+class Staging:
+    """A build's output as it is made, in a folder beside ``out_dir``; ``publish`` swaps it in."""
+
+    def __init__(self, out_dir: Path, notice=None) -> None:
+        self.out_dir, self.notice = out_dir, notice
+        self.files: dict[str, tuple[str, int]] = {}  # name -> (format, size)
+        self.folder: Path | None = None
+        self._stack = contextlib.ExitStack()
+
+    def __enter__(self) -> Staging:
+        check_target(self.out_dir)
+        name = self.out_dir.name
+        sweep(self.out_dir.parent, (f".{name}.staging-*", f".{name}.old-*"))
+        self.folder = Path(tempfile.mkdtemp(dir=self.out_dir.parent, prefix=f".{name}.staging-"))
+        self._stack.callback(shutil.rmtree, self.folder, True)
+        self._stack.enter_context(_held(self.folder))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stack.close()
+
+    def add(self, kind: str, files: dict[str, bytes]) -> None:
+        """Write files of one format (names relative to the output; ``.parts/…`` for pieces)."""
         try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            for name, data in files.items():
+                path = self.folder / name
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+                if not name.startswith(PARTS + "/"):
+                    self.files[name] = (kind, len(data))
+        except OSError as error:
+            raise BuildError(f"{self.out_dir}: could not write the output ({error.strerror or error})") from None
+
+    def record(self, kind: str, name: str) -> None:
+        """A file a writer wrote into the staging folder itself."""
+        self.files[name] = (kind, (self.folder / name).stat().st_size)
+
+    def parts(self, kind: str) -> Path:
+        """The folder of one format's pieces."""
+        return self.folder / PARTS / kind
+
+    def publish(self, key: str, formats: tuple[str, ...], summary: dict) -> list[Path]:
+        """Make ``out_dir`` this build: its files, what it kept of the previous output, and a manifest."""
+        shutil.rmtree(self.folder / PARTS, ignore_errors=True)
+        previous = manifest(self.out_dir) if self.out_dir.is_dir() else None
+        try:
+            with _locked(self.out_dir.parent):
+                formats = self._carry_over(previous, key, formats)
+                record = {"key": key, "formats": sorted(formats), **summary,
+                          "files": {name: list(entry) for name, entry in sorted(self.files.items())}}
+                (self.folder / MANIFEST).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+                os.chmod(self.folder, 0o755)
+                (self.folder / LOCK).unlink()  # still held through its open file; the output must not keep it
+                if not self.out_dir.exists():
+                    os.rename(self.folder, self.out_dir)
+                elif not _exchange(self.folder, self.out_dir):
+                    self._replace_without_exchange()
+                (self.out_dir.parent / f".{self.out_dir.name}.lock").unlink(missing_ok=True)  # an older version's
+        except OSError as error:
+            raise BuildError(f"{self.out_dir}: could not write the output ({error.strerror or error})") from None
+        return [self.out_dir / name for name in sorted(self.files)]
+
+    def _carry_over(self, previous: dict | None, key: str, formats: tuple[str, ...]) -> set[str]:
+        """Hard-link into the new output what it keeps of the old one: every file derivbook did not write,
+        and, when the plan is the same, the files of the formats not built this time. Returns the formats
+        the new output then holds."""
+        if not self.out_dir.is_dir():
+            return set(formats)
+        ours = (previous or {}).get("files", {})
+        same_plan = previous is not None and previous.get("key") == key
+        kept = set(formats)
+        for entry in os.scandir(self.out_dir):
+            name = entry.name
+            if name in (MANIFEST, LOCK):
+                continue
+            if name in self.files:
+                if name in ours:
+                    continue  # rebuilt now
+                raise UserError(f"{self.out_dir / name}: derivbook did not write this file and would replace it; move it away")
+            if name in ours:
+                kind = ours[name][0]
+                if not same_plan or kind in formats:
+                    continue  # derivbook's own file of an older plan, or of a format rebuilt now
+                self.files[name] = (kind, ours[name][1])
+                kept.add(kind)
+            _link(Path(entry.path), self.folder / name)
+        return kept
+
+    def _replace_without_exchange(self) -> None:
+        """Where folders cannot be exchanged atomically: two renames (the old output kept until the end)."""
+        old = Path(tempfile.mkdtemp(dir=self.out_dir.parent, prefix=f".{self.out_dir.name}.old-"))
+        os.rename(self.out_dir, old / "old")
+        os.rename(self.folder, self.out_dir)
+        shutil.rmtree(old)
+
+
+def _link(source: Path, target: Path) -> None:
+    """``source`` (a file, a symlink or a folder of them) at ``target`` too, sharing its data (hard links)."""
+    if source.is_symlink():
+        os.symlink(os.readlink(source), target)
+    elif source.is_dir():
+        target.mkdir()
+        for entry in os.scandir(source):
+            _link(Path(entry.path), target / entry.name)
+    else:
+        os.link(source, target)
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """The output's parent folder, locked while a build swaps its output in (builds take turns)."""
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -80,30 +261,3 @@ def _exchange(a: Path, b: Path) -> bool:
     if ctypes.get_errno() in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
         return False
     raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), str(b))
-
-
-def publish(files: dict[str, bytes], out_dir: Path, notice=None) -> list[Path]:
-    """Make ``out_dir`` hold exactly ``files``: write them to a staging directory, then swap it in."""
-    check_target(out_dir)
-    with locked(out_dir, notice=notice):
-        staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.staging-"))
-        try:
-            for name, data in files.items():
-                (staging / name).write_bytes(data)
-            (staging / MARKER).write_text("written by derivbook; the next build replaces this directory whole\n")
-            os.chmod(staging, 0o755)
-            if not out_dir.exists():
-                os.rename(staging, out_dir)
-            elif _exchange(staging, out_dir):
-                shutil.rmtree(staging)  # now holds the previous output
-            else:
-                previous = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.old-"))
-                os.rename(out_dir, previous / "old")
-                os.rename(staging, out_dir)
-                shutil.rmtree(previous)
-        except OSError as error:
-            raise BuildError(f"{out_dir}: could not write the output ({error.strerror or error})") from None
-        finally:
-            if staging.exists():
-                shutil.rmtree(staging, ignore_errors=True)
-    return [out_dir / name for name in files]

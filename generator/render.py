@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -217,6 +217,27 @@ def render(template: str, **context: Any) -> str:
     return environment().get_template(template).render(**context)
 
 
-def generate(template: str, **context: Any) -> Iterator[str]:
-    """The same text as ``render``, piece by piece as the template makes it (pieces wait for lazy context)."""
-    return environment().get_template(template).generate(**context)
+DOCUMENTS = (("worksheet", "worksheet.tex.j2"), ("answer-key", "answer-key.tex.j2"))  # (kind, template), in writers.KINDS order
+
+
+@dataclass(frozen=True)
+class Document:
+    """One LaTeX document of a build: its file stem, its kind, its variant and its source."""
+
+    stem: str
+    kind: str
+    variant: Any
+    source: str
+
+
+def documents(workbook, variants: list, single: bool) -> list[Document]:
+    """The worksheet and the answer key of every variant, as LaTeX (``single``: named without the id)."""
+    out = []
+    for variant in variants:
+        items = [{"number": n, "problem": p, "points": r.points, "space": f"{r.space:g}"}
+                 for n, (p, r) in enumerate(zip(variant.problems, workbook.requests), start=1)]
+        for kind, template in DOCUMENTS:
+            source = render(template, title=workbook.title, course=workbook.course, instructions=workbook.instructions,
+                            paper=workbook.paper, variant=variant, items=items)
+            out.append(Document(kind if single else f"{kind}-{variant.id}", kind, variant, source))
+    return out

@@ -10,8 +10,9 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def problem_seed(workbook_seed: int, variant: int, key: str) -> int:
-    """The seed of one problem: a SHA-256 of the workbook seed, the variant index and the problem's key.
+def problem_seed(workbook_seed: int, variant: int | str, key: str) -> int:
+    """The seed of one problem: a SHA-256 of the workbook seed, the variant (its number, or its student)
+    and the problem's key.
 
     The key names the problem by its derivation id and its occurrence among problems with that id, not
     by its position, so inserting or removing another problem leaves this one's numbers unchanged.

@@ -1,9 +1,16 @@
-"""Runs pdflatex on batches of documents in a private temporary directory, sandboxed and reproducible."""
+"""Runs pdflatex on batches of documents, sandboxed and reproducible.
+
+A chunk's worksheets are typeset in one single-pass pdflatex run and its answer keys in another, the two
+side by side; each combined PDF is then cut into one PDF per document (``Batch``). Every run happens in a
+fresh directory inside the build's temporary folder, with no file access outside it, no shell escape, a
+time limit, and a parent-death signal: no pdflatex outlives the process that started it, even one killed
+with SIGKILL.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import errno
+import ctypes
 import fcntl
 import functools
 import gzip
@@ -11,13 +18,9 @@ import io
 import os
 import pickle
 import re
-import select
 import shutil
-import signal
 import subprocess
 import tempfile
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,72 +108,88 @@ def tex_version() -> str:
     return version
 
 
-_private_formats = tempfile.TemporaryDirectory(prefix="derivbook-formats-")  # when the cache is off
+def _die_with_parent() -> None:
+    """In a new pdflatex, before it starts: die with the process that started it (Linux), so that not even
+    a SIGKILL of the build leaves TeX running. Only a C call here: this runs between fork and exec."""
+    if _PRCTL is not None:
+        _PRCTL(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
 
 
-def _run(command: list[str], workdir: Path, time_limit: float, name: str) -> subprocess.CompletedProcess:
-    """pdflatex run to its end; stopped (and waited for) past ``time_limit``, on Ctrl-C or SIGTERM."""
-    process = _popen(command, workdir, subprocess.PIPE)
+try:
+    _PRCTL = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):  # not Linux: a killed build's pdflatex ends at its own pace
+    _PRCTL = None
+
+
+def _start(command: list[str], workdir: Path) -> subprocess.Popen:
+    """pdflatex in ``workdir`` with TeX's environment; its console output goes to ``workdir``/doc.out."""
+    with open(workdir / "doc.out", "wb") as console:
+        return subprocess.Popen(command, cwd=workdir, env=tex_environment(workdir), stdin=subprocess.DEVNULL,
+                                stdout=console, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+
+
+def _finish(process: subprocess.Popen, seconds: float) -> bool:
+    """Wait for pdflatex; False if it ran past ``seconds`` (a TeX loop). Killed, never left running, on
+    the time limit, an error or Ctrl-C."""
     try:
-        output, _ = process.communicate(timeout=time_limit)
+        process.wait(timeout=max(seconds, 0))
+        return True
     except subprocess.TimeoutExpired:
-        _stop(process)
-        raise BuildError(f"{name}: pdflatex ran longer than {time_limit:g} s and was stopped") from None
-    except BaseException:
-        _stop(process)
-        raise
-    _RUNNING.discard(process)
-    return subprocess.CompletedProcess(command, process.returncode, output)
+        return False
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
-def preamble_format(source: str) -> Path | None:
+def preamble_format(source: str, temp: Path) -> Path | None:
     """A precompiled format (mylatexformat) of the document's preamble, built once per preamble text.
 
-    It saves pdflatex from reading the packages on every run; the .tex itself stays standard LaTeX. None
-    when the preamble cannot be dumped (then documents are compiled the ordinary way).
+    It saves pdflatex from reading the packages on every run; the .tex itself stays standard LaTeX. Kept in
+    the cache (in ``temp`` when there is none). None when the preamble cannot be dumped (then documents are
+    compiled the ordinary way).
     """
     marker = "\n\\begin{document}\n"  # mylatexformat skips the preamble line by line
     if marker not in source:
         return None
     preamble = source[: source.index(marker) + 1]
     key = cache.digest("format, uncompressed", preamble, tex_version()) + ".fmt"
-    path = cache.path_of("formats", key) or Path(_private_formats.name) / key
+    path = cache.path_of("formats", key) or temp / key
     if path.exists():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_suffix(".lock"), "a") as guard:  # one thread or process builds it; the others wait
+    with open(path.with_suffix(".lock"), "a") as guard:  # one process builds it; the others wait
         fcntl.flock(guard, fcntl.LOCK_EX)
         if not path.exists():
-            _dump_format(preamble, path)
+            _dump_format(preamble, path, temp)
     return path if path.exists() else None
 
 
-def _dump_format(preamble: str, path: Path) -> None:
-    with tempfile.TemporaryDirectory(prefix="derivbook-fmt-") as tmp:
+def _dump_format(preamble: str, path: Path, temp: Path) -> None:
+    with tempfile.TemporaryDirectory(prefix="fmt-", dir=temp) as tmp:
         workdir = Path(tmp)
         (workdir / "doc.tex").write_text(preamble + "\\begin{document}\n\\end{document}\n", encoding="utf-8")
         command = ["pdflatex", "-ini", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
                    "-jobname=preamble", "&pdflatex", "mylatexformat.ltx", "doc.tex"]
-        result = _run(command, workdir, TIME_LIMIT, "preamble format")
+        in_time = _finish(_start(command, workdir), TIME_LIMIT)
         built = workdir / "preamble.fmt"
-        if result.returncode != 0 or not built.exists():
+        if not in_time or not built.exists():
             return
-        handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
+        handle, part = tempfile.mkstemp(dir=path.parent, prefix=".part-")
         with open(handle, "wb") as out, open(built, "rb") as raw:
             # stored uncompressed: pdflatex reads a format through zlib, which also takes plain bytes, and
-            # loads this 18 MB one in 0.03 s instead of 0.09 s for its gzip (measured; every run pays it)
+            # every run loads it; unpacking it once is far cheaper than at every run (docs/performance.md)
             compressed = raw.read(2) == b"\x1f\x8b"
             raw.seek(0)
             source = gzip.open(raw) if compressed else raw
             shutil.copyfileobj(source, out, 1 << 20)
-        os.replace(temp, path)
+        os.replace(part, path)
 
 
 # --- Many documents in one pdflatex run -------------------------------------------------------------------
 #
-# Measured on the default workbook (2 cores): compiled one by one, a 12-page answer key costs 0.5 s of
-# pdflatex (two passes for "Page x of y", each loading the format); sixteen keys in one document cost
-# 0.11 s each per pass. The combined document below needs a single pass: it holds each document's pages
+# Compiled one by one, each answer key needs two passes for "Page x of y", each loading the format; many
+# keys in one document share one run (docs/performance.md). The combined document needs a single pass: it holds each document's pages
 # back until the document ends, so its page total is known before a footer is typeset. The documents'
 # own .tex files stay standard LaTeX (lastpage, two passes with latexmk); this wrapper exists only here.
 # It relies on what our templates do not use: running heads from marks (\markboth) and \thispagestyle,
@@ -205,81 +224,7 @@ HOLD = 400  # pages one document may have
 
 
 MARKER = "\n\\begin{document}\n"
-END = "\\end{document}"
-HOLD_BACK = 256  # characters of a document not yet passed on: its closing \end{document} may be among them
-
-
-def _parts(source: str) -> tuple[str, str]:
-    start, end = source.find(MARKER), source.rfind(END)
-    if start < 0 or end < start:
-        raise BuildError("a batched document needs \\begin{document} and \\end{document} on lines of their own")
-    return source[: start + 1], source[start + len(MARKER) : end]
-
-
-class Combiner:
-    """The combined document of a batch, made as its documents arrive: whole, or piece by piece.
-
-    Each call returns the combined text that is final so far; a document's last ``HOLD_BACK`` characters
-    wait for its end, where its own ``\\end{document}`` is replaced by the batch's.
-    """
-
-    def __init__(self) -> None:
-        self.preamble: str | None = None
-        self.starts: list[int] = []  # the combined file's line where each document's body starts
-        self.sources: list[str] = []  # the documents completed so far
-        self._lines = 0
-        self._document: list[str] = []  # the current document's pieces
-        self._pending: list[str] = []  # its text not passed on yet
-        self._waiting = 0  # characters in _pending
-        self._in_body = False
-
-    def _emit(self, text: str) -> str:
-        self._lines += text.count("\n")
-        return text
-
-    def feed(self, piece: str) -> str:
-        """Another piece of the current document; returns the combined text that is now final."""
-        self._document.append(piece)
-        self._pending.append(piece)
-        self._waiting += len(piece)
-        out = ""
-        if not self._in_body:
-            text = "".join(self._pending)
-            start = text.find(MARKER)
-            if start < 0:
-                return ""
-            preamble = text[: start + 1]
-            if self.preamble is None:
-                self.preamble = preamble
-                out += self._emit(preamble + "\\begin{document}\n" + BATCH_MACROS % {"hold": HOLD})
-            elif preamble != self.preamble:
-                raise BuildError("documents batched together must share one preamble")
-            out += self._emit("\\derivbookdocument\n")
-            self.starts.append(self._lines + 1)
-            self._in_body = True
-            rest = text[start + len(MARKER) :]
-            self._pending, self._waiting = [rest], len(rest)
-        if self._waiting > 2 * HOLD_BACK:
-            text = "".join(self._pending)
-            out += self._emit(text[:-HOLD_BACK])
-            self._pending, self._waiting = [text[-HOLD_BACK:]], HOLD_BACK
-        return out
-
-    def end(self) -> str:
-        """The current document is complete; returns the rest of its body."""
-        source, rest = "".join(self._document), "".join(self._pending)
-        in_body, end = self._in_body, rest.rfind(END)
-        self._document, self._pending, self._waiting, self._in_body = [], [], 0, False
-        if not in_body:
-            _parts(source)  # names what is missing
-        if end < 0 or source.rfind(END) != len(source) - len(rest) + end:
-            raise BuildError("a batched document must end with \\end{document} on a line of its own")
-        self.sources.append(source)
-        return self._emit(rest[:end])
-
-    def close(self) -> str:
-        """The batch's own ending, after the last document."""
-        return self._emit("\\derivbookdocument\n\\end{document}\n")
+END = "\n\\end{document}"
 
 
 def combine(sources: list[str]) -> tuple[str, list[int]]:
@@ -287,9 +232,27 @@ def combine(sources: list[str]) -> tuple[str, list[int]]:
 
     Also returns the line of the combined file where each document's body starts (to name errors).
     """
-    combiner = Combiner()
-    text = "".join(combiner.feed(source) + combiner.end() for source in sources) + combiner.close()
-    return text, combiner.starts
+    preamble = _parts(sources[0])[0]
+    text = [preamble, "\\begin{document}\n", BATCH_MACROS % {"hold": HOLD}]
+    lines, starts = sum(part.count("\n") for part in text), []
+    for source in sources:
+        own_preamble, body = _parts(source)
+        if own_preamble != preamble:
+            raise BuildError("documents batched together must share one preamble")
+        text.append("\\derivbookdocument\n")
+        starts.append(lines + 2)
+        text.append(body)
+        lines += 1 + body.count("\n")
+    text.append("\\derivbookdocument\n\\end{document}\n")
+    return "".join(text), starts
+
+
+def _parts(source: str) -> tuple[str, str]:
+    """A document's preamble and its body (between \\begin{document} and \\end{document})."""
+    start, end = source.find(MARKER), source.rfind(END)
+    if start < 0 or end < start:
+        raise BuildError("a batched document needs \\begin{document} and \\end{document} on lines of their own")
+    return source[: start + 1], source[start + len(MARKER) : end + 1]
 
 
 def _locate(message: str, starts: list[int], sources: list[str], names: list[str]) -> str:
@@ -344,27 +307,80 @@ def save(source, pages) -> bytes:
     return buffer.getvalue()
 
 
-def compile_batch(sources: list[str], names: list[str], time_limit: float = TIME_LIMIT) -> Batch:
-    """Compile documents that share a preamble in one single-pass pdflatex run.
 
-    ``names`` name the documents in errors. A batch compiled before from the same documents with the same
-    pdflatex is taken from the cache.
+
+def typeset(batches: dict[str, tuple[list[str], list[str]]], temp: Path) -> dict[str, Batch]:
+    """Each kind's documents (sources, and the names errors give them) typeset in one single-pass pdflatex
+    run, the runs side by side; a batch typeset before (the same bytes, the same pdflatex) comes from the
+    cache. Errors are raised in the order of ``batches``.
     """
     require_tex()
-    if (cached := _cached(sources)) is not None:
-        return cached
-    combined, starts = combine(sources)
-    return _typeset(combined, preamble_format(sources[0]), starts, sources, names, time_limit)
+    done = {kind: _cached(sources) for kind, (sources, _) in batches.items()}
+    runs = {}
+    try:
+        for kind, (sources, names) in batches.items():
+            if done[kind] is None:
+                runs[kind] = _Run(sources, names, temp)
+        for kind, run in runs.items():
+            done[kind] = run.result()
+    finally:
+        for run in runs.values():
+            run.close()
+    return done
 
 
-def _typeset(combined: str, fmt: Path | None, starts: list[int], sources: list[str], names: list[str],
-             time_limit: float) -> Batch:
-    with tempfile.TemporaryDirectory(prefix="derivbook-tex-") as tmp:
-        workdir = Path(tmp)
-        (workdir / "doc.tex").write_text(combined, encoding="utf-8")
-        process = _start(workdir, fmt)
-        in_time = _wait(process, time_limit)
-        return _result(in_time, process, workdir, fmt, combined, starts, sources, names, time_limit)
+def compile_batch(sources: list[str], names: list[str], temp: Path | None = None) -> Batch:
+    """One batch of documents typeset in one single-pass pdflatex run (see ``typeset``)."""
+    with tempfile.TemporaryDirectory(prefix="derivbook-tex-") if temp is None else contextlib.nullcontext(temp) as folder:
+        return typeset({"documents": (sources, names)}, Path(folder))["documents"]
+
+
+class _Run:
+    """One pdflatex run on a combined document, started at once; ``result`` waits for it."""
+
+    def __init__(self, sources: list[str], names: list[str], temp: Path) -> None:
+        self.sources, self.names = sources, names
+        self.combined, self.starts = combine(sources)
+        self.workdir = Path(tempfile.mkdtemp(prefix="tex-", dir=temp))
+        self.fmt = preamble_format(sources[0], temp)
+        (self.workdir / "doc.tex").write_text(self.combined, encoding="utf-8")
+        self.process = _start(_command(self.fmt), self.workdir)
+
+    def result(self) -> Batch:
+        """The batch the run made, cached; or its error, traced to the document and problem it came from."""
+        if not _finish(self.process, TIME_LIMIT):
+            raise BuildError(_locate(f"typesetting: pdflatex ran longer than {TIME_LIMIT:g} s and was stopped",
+                                     self.starts, self.sources, self.names))
+        if self.process.returncode != 0:
+            log = _read(self.workdir / "doc.log") or _read(self.workdir / "doc.out")
+            error = first_error(log)
+            if self.fmt is None or "format file" not in error.lower():
+                raise BuildError(_locate(error, self.starts, self.sources, self.names))
+            self.fmt.unlink(missing_ok=True)  # a stale or broken format: drop it and compile without one
+            self.fmt, self.process = None, _start(_command(None), self.workdir)
+            return self.result()
+        counts = [int(line) for line in (self.workdir / "doc.pages").read_text().split()][1:]  # the first flush holds no page
+        if len(counts) != len(self.sources):
+            raise BuildError(f"{self.names[0]}: the batched run recorded {len(counts)} documents, not {len(self.sources)}")
+        batch = Batch((self.workdir / "doc.pdf").read_bytes(), tuple(counts))
+        cache.store("pdf", _batch_key(self.sources), pickle.dumps((batch.counts, batch.pdf)))
+        return batch
+
+    def close(self) -> None:
+        """Stop pdflatex if it still runs, and remove its directory."""
+        _finish(self.process, 0) if self.process.poll() is None else None
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _command(fmt: Path | None) -> list[str]:
+    # the format is read where it is kept, by its absolute path: nothing TeX writes (in its own directory
+    # only) can reach it, and no 18 MB copy per run
+    return ["pdflatex", *([f"-fmt={fmt.resolve()}"] if fmt is not None else []), "-no-shell-escape",
+            "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", "doc.tex"]
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
 
 
 def _batch_key(sources: list[str]) -> str:
@@ -378,192 +394,3 @@ def _cached(sources: list[str]) -> Batch | None:
         return None
     counts, pdf = pickle.loads(cached)
     return Batch(pdf, counts)
-
-
-_RUNNING: set[subprocess.Popen] = set()  # pdflatex processes started and not yet waited for
-
-
-def stop_typesetting() -> None:
-    """Stop every pdflatex this process is running (a failed or interrupted build, from any thread)."""
-    for process in list(_RUNNING):
-        _stop(process)
-
-
-def _start(workdir: Path, fmt: Path | None) -> subprocess.Popen:
-    """pdflatex on ``workdir``/doc.tex (a file, or a pipe it reads as the document is written)."""
-    # the format is read where it is kept, by its absolute path: nothing TeX writes (in ``workdir`` only) can
-    # reach it, and no 18 MB copy per run
-    # -no-parse-first-line: TeX would open doc.tex twice (a %& line names a format), which a pipe cannot do
-    command = ["pdflatex", *([f"-fmt={fmt.resolve()}"] if fmt is not None else []), "-no-parse-first-line",
-               "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", "doc.tex"]
-    with open(workdir / "doc.out", "wb") as console:
-        return _popen(command, workdir, console)
-
-
-def _popen(command: list[str], workdir: Path, stdout) -> subprocess.Popen:
-    """pdflatex started and remembered (stop_typesetting), with TeX's environment, its output to ``stdout``."""
-    # Ctrl-C or SIGTERM (KeyboardInterrupt, main thread only) waits until pdflatex is remembered: raised
-    # inside Popen, it would leave a pdflatex nobody stops
-    held = threading.current_thread() is threading.main_thread()
-    if held:
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    try:
-        process = subprocess.Popen(command, cwd=workdir, env=tex_environment(workdir), stdin=subprocess.DEVNULL,
-                                   stdout=stdout, stderr=subprocess.STDOUT)
-        _RUNNING.add(process)
-    finally:
-        if held:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-    return process
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.kill()
-    process.wait()
-    _RUNNING.discard(process)
-
-
-def _wait(process: subprocess.Popen, seconds: float) -> bool:
-    """Wait for pdflatex to end; False if it ran past ``seconds`` (a TeX loop) and was stopped."""
-    try:
-        process.wait(timeout=max(seconds, 0))
-        _RUNNING.discard(process)
-        return True
-    except subprocess.TimeoutExpired:
-        _stop(process)
-        return False
-    except BaseException:  # Ctrl-C, SIGTERM: pdflatex does not outlive the build
-        _stop(process)
-        raise
-
-
-def _result(in_time: bool, process: subprocess.Popen, workdir: Path, fmt: Path | None, combined: str,
-            starts: list[int], sources: list[str], names: list[str], time_limit: float) -> Batch:
-    """The batch a finished pdflatex run made, cached; or the error, traced to the document it came from."""
-    if not in_time:
-        message = f"typesetting: pdflatex ran longer than {time_limit:g} s and was stopped"
-        raise BuildError(_locate(message, starts, sources, names))
-    if process.returncode != 0:
-        log_path = workdir / "doc.log"
-        log = log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else ""
-        error = first_error(log or (workdir / "doc.out").read_text(encoding="utf-8", errors="replace"))
-        if fmt is None or "format file" not in error.lower():
-            raise BuildError(_locate(error, starts, sources, names))
-        fmt.unlink(missing_ok=True)  # a stale or broken format: drop it and compile without one
-        return _typeset(combined, None, starts, sources, names, time_limit)
-    counts = [int(line) for line in (workdir / "doc.pages").read_text().split()][1:]  # the first flush holds no page
-    if len(counts) != len(sources):
-        raise BuildError(f"{names[0]}: the batched run recorded {len(counts)} documents, not {len(sources)}")
-    batch = Batch((workdir / "doc.pdf").read_bytes(), tuple(counts))
-    cache.store("pdf", _batch_key(sources), pickle.dumps((batch.counts, batch.pdf)))
-    return batch
-
-
-PIPE_SIZE = 1 << 20  # bytes the pipe to pdflatex holds, so that writing it never waits for TeX
-
-
-class Stream:
-    """A batch typeset while its documents are still being written: pdflatex reads them through a pipe.
-
-    TeX typesets the first problems on one core while SymPy derives the next ones on the other. TeX reads
-    exactly the bytes ``compile_batch`` would give it (both go through ``Combiner``), so the PDF is the same
-    to the byte; only the order in which the work happens changes. Use it as a context manager: leaving it
-    before ``finish`` (an error, Ctrl-C) stops pdflatex and removes its directory.
-    """
-
-    def __init__(self, names: list[str], time_limit: float = TIME_LIMIT) -> None:
-        require_tex()
-        self.names, self.time_limit = names, time_limit
-        self.combiner = Combiner()
-        self._text: list[str] = []  # the combined document, as written
-        self._unsent = b""
-        self._fmt: Path | None = None
-        self._process: subprocess.Popen | None = None
-        self._pipe: int | None = None
-        self._deadline: float | None = None  # set when the document is complete: TeX must end by then
-        self._directory = tempfile.TemporaryDirectory(prefix="derivbook-tex-")
-        self._workdir = Path(self._directory.name)
-
-    def __enter__(self) -> Stream:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._pipe is not None:
-            os.close(self._pipe)
-            self._pipe = None
-        if self._process is not None:
-            _stop(self._process)
-        self._directory.cleanup()
-
-    def feed(self, piece: str) -> None:
-        """Another piece of the current document (its end is marked by ``end``)."""
-        self._add(self.combiner.feed(piece))
-
-    def end(self) -> None:
-        """The current document is complete."""
-        self._add(self.combiner.end())
-
-    def _add(self, text: str) -> None:
-        if text:
-            self._text.append(text)
-            self._unsent += text.encode("utf-8")
-        if self._process is None and self.combiner.preamble is not None:
-            self._fmt = preamble_format(self.combiner.preamble + "\\begin{document}\n")
-            os.mkfifo(self._workdir / "doc.tex")
-            self._process = _start(self._workdir, self._fmt)
-
-    def flush(self) -> None:
-        """Pass on what is written so far, as far as the pipe takes it without waiting."""
-        if self._process is None or not self._unsent:
-            return
-        if self._pipe is None:
-            try:  # a pipe opens for writing only once pdflatex (past loading its format) opened it for reading
-                self._pipe = os.open(self._workdir / "doc.tex", os.O_WRONLY | os.O_NONBLOCK)
-            except OSError as error:
-                if error.errno != errno.ENXIO:
-                    raise
-                return
-            if hasattr(fcntl, "F_SETPIPE_SZ"):  # Linux; elsewhere the pipe keeps its size
-                with contextlib.suppress(OSError):
-                    fcntl.fcntl(self._pipe, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
-        try:
-            written = os.write(self._pipe, self._unsent)
-        except BlockingIOError:
-            return
-        except BrokenPipeError:  # pdflatex stopped at an error: finish() reports it
-            written = len(self._unsent)
-        self._unsent = self._unsent[written:]
-
-    def close(self) -> None:
-        """Write the batch's ending and pass everything on: TeX has the whole document (waits for TeX to
-        read it, at most the time limit). Closing every stream before finishing any lets their TeX runs end
-        side by side."""
-        if self._process is None:
-            raise BuildError(f"{', '.join(self.names) or 'a batch'}: no document to typeset")
-        if self._deadline is not None:
-            return
-        self._add(self.combiner.close())
-        self._deadline = time.monotonic() + self.time_limit
-        while self._unsent and self._process.poll() is None and time.monotonic() < self._deadline:
-            self.flush()
-            if self._unsent:
-                select.select([], [self._pipe] if self._pipe is not None else [], [], 0.005)
-        if self._pipe is not None:
-            os.close(self._pipe)
-            self._pipe = None
-
-    def finish(self) -> Batch:
-        """Close the stream if it is not, wait for pdflatex, and return what it made (or raise its error).
-
-        Documents typeset before (the same bytes, the same pdflatex) are taken from the cache, as
-        ``compile_batch`` takes them, and pdflatex is stopped: only the documents' end tells which they are.
-        """
-        self.close()
-        if (cached := _cached(self.combiner.sources)) is not None:
-            _stop(self._process)
-            return cached
-        in_time = _wait(self._process, self._deadline - time.monotonic())
-        combined = "".join(self._text)
-        return _result(in_time, self._process, self._workdir, self._fmt, combined, self.combiner.starts,
-                       self.combiner.sources, self.names, self.time_limit)

@@ -124,3 +124,27 @@ def svg(figure: Figure) -> Markup:
         parts.append(label(x + 30, y, prose(text), "l", 12, 160))
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def variant_pages(workbook, variant) -> dict[str, bytes]:
+    """The page of one variant (its problems, and the worked key behind a disclosure)."""
+    from derivbook.render import html_environment
+
+    items = [{"number": n, "problem": p, "points": r.points}
+             for n, (p, r) in enumerate(zip(variant.problems, workbook.requests), start=1)]
+    page = html_environment().get_template("html/variant.html.j2").render(
+        title=workbook.title, course=workbook.course, instructions=workbook.instructions, variant=variant, items=items)
+    return {f"variant-{variant.id}.html": page.encode()}
+
+
+def index_entry(variant) -> list:
+    """What the index page lists of a variant: its id, its student's name, its page."""
+    return [variant.id, variant.student.name if variant.student else None, f"variant-{variant.id}.html"]
+
+
+def index_page(workbook, listed: list) -> bytes:
+    """The index of every variant's page."""
+    from derivbook.render import html_environment
+
+    return html_environment().get_template("html/index.html.j2").render(
+        title=workbook.title, course=workbook.course, seed=workbook.seed, variants=listed).encode()

@@ -35,3 +35,10 @@ def small_fraction(value, denominator: int = 10_000, numerator: int = 10_000) ->
     """A rational a student can carry by hand."""
     value = sympy.nsimplify(value)
     return value.is_Rational and abs(value.q) <= denominator and abs(value.p) <= numerator
+
+
+def derived(workbook):
+    """Every variant of a workbook with its verified problems (no rendering, no TeX)."""
+    from derivbook.engine import derive_variant, plan_variants
+
+    return [derive_variant(workbook.requests, workbook.seed, v) for v in plan_variants(workbook.seed, workbook.students)]

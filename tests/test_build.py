@@ -9,8 +9,8 @@ import sympy
 
 from derivbook import spec
 from derivbook.build import build
-from derivbook.cli import bundled_spec
 from derivbook.model import BuildError
+from derivbook.spec import bundled_spec
 from derivbook.texbuild import compile_batch
 from tests.test_catalog import CATALOG, flatten
 

@@ -35,7 +35,7 @@ def test_show_prints_problem_steps_and_verification(runner):
         (["show", "softmax"], "unknown derivation 'softmax'"),
         (["show", "softmax-jacobian", "--set", "n=9"], "n must be an integer from 2 to 6, got 9"),
         (["build", "no-such-spec.toml"], "no-such-spec.toml: spec file not found"),
-        (["build", "--format", "docx"], "--format: 'docx' is not a format"),
+        (["build", "--format", "docx"], "--format: docx is not a format"),
         (["build", "--set", "99.n=3"], "problem 99 does not exist"),
         (["build", "--variants", "2", "--roster", "x.csv"], "exclude each other"),
     ],

@@ -1,7 +1,6 @@
 """Hostile strings, bad input and faults: nothing leaks, nothing is lost, every failure is one line."""
 
 import contextlib
-import fcntl
 import json
 import os
 import signal
@@ -18,13 +17,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from derivbook import spec, texbuild
-from derivbook.build import build, documents, variants_of
+from derivbook.build import build
 from derivbook.cli import main
 from derivbook.engine import BudgetExceeded, make_problem
 from derivbook.model import BuildError, UserError
-from derivbook.output import MARKER, locked, publish
 from derivbook.registry import get
+from derivbook.render import documents
 from derivbook.texbuild import Batch, compile_batch, first_error
+from tests.helpers import derived
 
 TINY = '[[problem]]\nderivation = "vector-norms"\n'
 
@@ -95,7 +95,7 @@ def spec_with_title(tmp_path: Path, title: str) -> Path:
 
 def worksheet_text(workbook) -> str:
     """Compile the first variant's worksheet (one pass) and read it back."""
-    doc = documents(workbook, variants_of(workbook), single=True)[0]
+    doc = documents(workbook, derived(workbook), single=True)[0]
     (pdf,) = compile_batch([doc.source], ["hostile"]).documents()
     out = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True)
     return out.stdout.decode()
@@ -231,15 +231,15 @@ def test_a_failed_or_interrupted_build_leaves_earlier_outputs_as_they_were(good_
     root, out, before = good_output
     calls = []
 
-    def failing(*args, **kwargs):
+    def failing(batches, scratch):
         calls.append(1)
         if len(calls) == 2:
             raise fault
-        return Batch(b"%PDF-1.5 fake", (1,))
+        return {kind: Batch(b"%PDF-1.5 fake", (1,) * len(sources)) for kind, (sources, _) in batches.items()}
 
-    monkeypatch.setattr("derivbook.build.compile_batch", failing)
+    monkeypatch.setattr("derivbook.texbuild.typeset", failing)
     with pytest.raises(type(fault)):
-        build(spec.load(root / "s.toml", seed=99), out, jobs=1)
+        build(spec.load(root / "s.toml", seed=99, variants=2), out, ("pdf",), jobs=1)
     assert snapshot(out) == before and not leftovers(root)
 
 
@@ -269,6 +269,12 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def descendants(pid: int) -> list[int]:
+    """``pid``'s children, their children, and so on."""
+    found = children(pid)
+    return found + [grandchild for child in found for grandchild in descendants(child)]
+
+
 def tex_children(pid: int) -> list[int]:
     """pdflatex runs on a document (typesetting, or building a format) started by ``pid``; not the
     short-lived ``pdflatex --version`` that reads TeX's version."""
@@ -286,7 +292,7 @@ def tex_children(pid: int) -> list[int]:
 
 @pytest.mark.parametrize("big, jobs", [("variants = 40\n" + TINY, "1"), (TINY * 30, "2"),
                                        ("variants = 40\n" + TINY + TINY.replace("vector-norms", "gradient-clipping"), "2")],
-                         ids=["compiling a batch", "typesetting a sheet while deriving it", "typesetting beside a helper"])
+                         ids=["in this process", "a lone sheet", "in worker processes"])
 def test_sigterm_stops_a_real_build_and_keeps_earlier_outputs(good_output, big, jobs):
     root, out, before = good_output
     (root / "big.toml").write_text(big)
@@ -295,28 +301,30 @@ def test_sigterm_stops_a_real_build_and_keeps_earlier_outputs(good_output, big, 
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parents[1],
     )
     deadline = time.monotonic() + 60
-    while not (tex := tex_children(process.pid)) and process.poll() is None and time.monotonic() < deadline:
+    while not (tex := [t for p in [process.pid, *children(process.pid)] for t in tex_children(p)]) \
+            and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)  # until it is in the middle of typesetting
     if not tex:
         process.kill()
         pytest.fail(f"the build never started pdflatex (exit {process.returncode}): {process.communicate()[1]}")
-    started = children(process.pid)  # pdflatex, and any helper processes
+    started = descendants(process.pid)  # pdflatex, and any worker processes
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     assert "interrupted; earlier outputs are unchanged" in err
     assert "Traceback" not in err  # nor a helper's, as it is ended
     assert snapshot(out) == before and not leftovers(root)
+    gone = time.monotonic() + 2  # a worker's pdflatex is killed by the kernel as the worker ends: let it be reaped
+    while time.monotonic() < gone and [pid for pid in tex + started if Path(f"/proc/{pid}").exists()]:
+        time.sleep(0.05)
     assert not [pid for pid in tex if Path(f"/proc/{pid}").exists()], "pdflatex outlived the build"
-    assert not [pid for pid in started if Path(f"/proc/{pid}").exists()], "a helper outlived the build"
+    assert not [pid for pid in started if Path(f"/proc/{pid}").exists()], "a worker outlived the build"
 
 
-def test_an_interrupted_tex_run_is_stopped_and_waited_for(tmp_path, monkeypatch):
-    """Ctrl-C in the middle of a run (here: building a preamble format) leaves no pdflatex, not even a zombie."""
+def test_an_interrupted_tex_run_is_stopped_and_waited_for(tmp_path):
+    """Ctrl-C in the middle of a run leaves no pdflatex, not even a zombie."""
     (tmp_path / "doc.tex").write_text("\\def\\x{\\x}\\x\n")  # a TeX loop: only the interrupt ends it
-    started = []
-    real = texbuild._popen
-    monkeypatch.setattr(texbuild, "_popen", lambda *args: started.append(real(*args)) or started[-1])
+    process = texbuild._start(["pdflatex", "-interaction=nonstopmode", "doc.tex"], tmp_path)
 
     def interrupt(signum, frame):
         raise KeyboardInterrupt
@@ -325,12 +333,11 @@ def test_an_interrupted_tex_run_is_stopped_and_waited_for(tmp_path, monkeypatch)
     signal.setitimer(signal.ITIMER_REAL, 0.5)
     try:
         with pytest.raises(KeyboardInterrupt):
-            texbuild._run(["pdflatex", "-interaction=nonstopmode", "doc.tex"], tmp_path, 60, "loop")
+            texbuild._finish(process, 60)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-    assert len(started) == 1 and started[0].returncode is not None  # stopped and waited for
-    assert not Path(f"/proc/{started[0].pid}").exists() and not texbuild._RUNNING
+    assert process.returncode is not None and not Path(f"/proc/{process.pid}").exists()  # stopped and waited for
 
 
 def test_concurrent_builds_into_one_directory_take_turns(tmp_path):
@@ -355,19 +362,6 @@ def test_concurrent_builds_into_one_directory_take_turns(tmp_path):
     build(spec.load(tmp_path / "s.toml", seed=int(data["seed"])), reference, ("json", "tex"))
     assert snapshot(out) == snapshot(reference)  # one whole build, never a mix
     assert not leftovers(tmp_path)
-
-
-def test_a_build_that_cannot_get_the_lock_gives_up_with_a_message(tmp_path):
-    out = tmp_path / "out"
-    notices = []
-    with open(tmp_path / ".out.lock", "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        with pytest.raises(BuildError, match="another build is still writing there after 0 s"):
-            with locked(out, wait=0.3, notice=notices.append):
-                pass
-    assert notices == [f"waiting for another build into {out} to finish (lock .out.lock)"]
-    publish({"a.txt": b"x"}, out)
-    assert (out / MARKER).exists() and (out / "a.txt").read_bytes() == b"x"
 
 
 # --- missing pieces named -------------------------------------------------------------------------
@@ -406,11 +400,6 @@ def test_tex_refuses_shell_escape_and_writes_outside_its_directory(tmp_path):
     except BuildError:
         pass  # refusing to open the file is an error too; either way nothing is written
     assert not target.exists() and not (tmp_path / "written.tex").exists()
-
-
-def test_a_tex_loop_is_stopped_by_the_time_limit():
-    with pytest.raises(BuildError, match="ran longer than 2 s and was stopped"):
-        compile_batch(["\\documentclass{article}\n\\begin{document}\n\\def\\x{\\x}\\x\n\\end{document}\n"], ["loop"], time_limit=2)
 
 
 # --- bounded work --------------------------------------------------------------------------------
