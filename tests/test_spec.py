@@ -190,6 +190,6 @@ def test_paragraphs_are_printed_apart_on_the_sheet_and_the_page(tmp_path):
     result = CliRunner().invoke(main, ["build", str(write(tmp_path, text)), "--format", "tex,html", "--out", str(out)])
     assert result.exit_code == 0, result.output
     tex = (out / "worksheet.tex").read_text()
-    assert "\\textit{Show your working.}\\par\n\\textit{Calculators are allowed.}\\par" in tex
+    assert "\\textit{Show your working.}\\par\n\\smallskip \\textit{Calculators are allowed.}\\par" in tex
     html = next(out.rglob("variant-*.html")).read_text()
     assert "<p><em>Show your working.</em></p>\n<p><em>Calculators are allowed.</em></p>" in html
