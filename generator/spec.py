@@ -253,7 +253,7 @@ def read_roster(path: Path, warnings: list[str] | None = None) -> list[Student]:
                 name = " ".join(part for part in (_cell(row, first_at), _cell(row, last_at)) if part)
             if not name:
                 raise UserError(f"{at}: empty name (column {name_where}; {context})")
-            name = printable_text(name, f"{at} (name)", MAX_TEXT["name"])
+            name = printable_text(name, at, MAX_TEXT["name"])
             student_id = printable_text(_cell(row, id_at), f"{at} (id)", MAX_TEXT["name"]) or None
             if student_id is not None:
                 if student_id in rows_of_id:
@@ -351,7 +351,8 @@ def load(
 
     problems = data.get("problem", [])
     if isinstance(problems, dict):
-        raise UserError(f"{where}: write each problem as [[problem]] (two brackets), not [problem]")
+        raise UserError(f"{where}: a spec needs at least one [[problem]] table; write each problem as [[problem]] "
+                        f"(two brackets), not [problem]")
     if not isinstance(problems, list) or not problems:
         raise UserError(f"{where}: a spec needs at least one [[problem]] table")
     overrides: list[dict] = [{} for _ in problems]

@@ -126,7 +126,6 @@ def build_json(path, out) -> str:
         ("Ελένη Παπαδοπούλου", "row 3: the sheet's fonts cannot print 'Ε' (U+0395 GREEK CAPITAL LETTER EPSILON)"),
         ("Иван Петров", "row 3: the sheet's fonts cannot print 'И' (U+0418 CYRILLIC CAPITAL LETTER I)"),
         ("李华", "row 3: the sheet's fonts cannot print '李'"),
-        ('""', "row 3: empty name"),
     ],
 )
 def test_unprintable_roster_names_name_the_row(tmp_path, row, message):
