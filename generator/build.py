@@ -133,7 +133,7 @@ def _inputs(workbook: Workbook) -> str:
     requests = [(r.derivation.id, r.derivation.module_name, sorted(r.params.items()), r.key, r.points, r.space)
                 for r in workbook.requests]
     return repr((workbook.title, workbook.course, workbook.instructions, workbook.seed, workbook.paper,
-                 [(s.name, s.id) if s else None for s in workbook.students], requests))
+                 [(s.name, s.id, s.key) if s else None for s in workbook.students], requests))
 
 
 def chunk_indices(count: int) -> list[list[int]]:

@@ -135,7 +135,7 @@ def show(derivation_id: str, seed: str, sets: tuple[str, ...]) -> None:
 @click.argument("spec", required=False)
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Workbook seed (overrides the spec's).")
 @click.option("--variants", type=click.IntRange(1, 5000), help="Number of variants.")
-@click.option("--roster", type=click.Path(path_type=Path), help="CSV of student names (header: name, optional id).")
+@click.option("--roster", type=click.Path(path_type=Path), help="CSV of students: a name column (or first and last name), optionally an id; , ; or tab.")
 @click.option("--set", "sets", multiple=True, metavar="TARGET.KEY=VALUE", help="e.g. 2.n=4 or softmax-jacobian.n=4.")
 @click.option("--out", type=click.Path(path_type=Path), help="Output directory [default: build/<workbook>].")
 @click.option("--paper", type=click.Choice(["a4", "letter"]), help="Paper size (overrides the spec's).")
@@ -156,6 +156,8 @@ def build(spec, seed, variants, roster, sets, out, paper, formats, jobs, only, n
     if variants is not None and roster is not None:
         raise UserError("--variants and --roster exclude each other: a roster gives one variant per name")
     workbook = specs.load(specs.resolve_spec(spec), seed=seed, variants=variants, roster=roster, paper=paper, sets=sets)
+    for warning in workbook.warnings:
+        _say(f"warning: {warning}")
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
     count = 1 if only else len(workbook.students)
     options = dict(jobs=jobs, only=only, notice=_say, use_cache=not no_cache, executor=executor, scheduler=scheduler)

@@ -41,14 +41,8 @@ class Variant:
     @property
     def seeding(self) -> int | str:
         """What its problems' numbers come from besides the workbook seed: the copy's number, or the student
-        (so that sorting a roster or adding a late student changes nobody's numbers)."""
-        return f"student:{student_key(self.student)}" if self.student is not None else self.index
-
-
-def student_key(student) -> str:
-    """What identifies a student across rosters: the roster's id, else the name (case and spacing folded)."""
-    key = getattr(student, "key", None)
-    return key if key else (student.id or " ".join(student.name.split()).casefold())
+        (``Student.key``: so that sorting a roster or adding a late student changes nobody's numbers)."""
+        return f"student:{self.student.key}" if self.student is not None else self.index
 
 
 def plan_variants(seed: int, students: list) -> list[Variant]:

@@ -85,27 +85,6 @@ class Workbook:
     warnings: list[str] = field(default_factory=list)  # one line each, for the command line to print
 
 
-DEFAULT_WORKBOOK = "llm-foundations"
-
-
-def bundled_spec(name: str) -> Path | None:
-    """The path of a ready-made workbook shipped with the package, by name."""
-    from derivbook import workbooks  # its folder, as importlib.resources would find it, without that import
-
-    candidate = Path(workbooks.__file__).parent / f"{name}.toml"
-    return candidate if candidate.is_file() else None
-
-
-def resolve_spec(spec: str | None) -> Path:
-    """A spec argument as a file path: a path, or the name of a bundled workbook, or the default one."""
-    if spec is None:
-        return bundled_spec(DEFAULT_WORKBOOK)
-    path = Path(spec)
-    if not path.exists() and "/" not in spec and bundled_spec(spec.removesuffix(".toml")):
-        return bundled_spec(spec.removesuffix(".toml"))
-    return path
-
-
 def _typed(value, kind, where: str, what: str):
     if not isinstance(value, kind) or isinstance(value, bool):
         raise UserError(f"{where}: {what}")
