@@ -92,8 +92,7 @@ def generate(params: dict, dice) -> Problem:
         Step(Tex("C"), cofactors, "signed minors $C_{ij} = (-1)^{i+j} M_{ij}$"),
         Step(Tex(r"\det A"), (expansion, det), "$\\sum_j a_{1j} C_{1j}$ along the first row"),
         Step(Tex(r"\operatorname{adj} A"), adjugate, "transpose of the cofactor matrix"),
-        Step(Tex(r"A^{-1}"), (sympy.MatMul(_reciprocal(det), adjugate.as_immutable(), evaluate=False), inverse),
-             f"divide by $\\det A = {det}$"),
+        Step(Tex(r"A^{-1}"), (_over(adjugate, det), inverse) if det != 1 else inverse, f"divide by $\\det A = {det}$"),
         Step(Tex(r"AA^{-1}"), product, "row $i$ of $A$ against column $j$ of $A^{-1}$: the identity, as it must be"),
     ]
     return Problem(
@@ -114,12 +113,11 @@ def generate(params: dict, dice) -> Problem:
     )
 
 
-def _reciprocal(det) -> sympy.Expr:
-    """``1/det`` kept as a fraction in front of a matrix (printed ``\\frac{1}{3}``, ``-\\frac{1}{2}``)."""
-    if det == 1:
-        return sympy.Integer(1)
-    inverse = sympy.Pow(abs(det), -1, evaluate=False)
-    return inverse if det > 0 else sympy.Mul(-1, inverse, evaluate=False)
+def _over(adjugate: sympy.Matrix, det) -> sympy.MatMul:
+    """``adj A / det A`` with the fraction in front of the matrix, as written by hand: ``-\\frac{1}{2}(…)``."""
+    reciprocal = sympy.Pow(abs(det), -1, evaluate=False) if abs(det) > 1 else sympy.Integer(1)
+    factor = reciprocal if det > 0 else -reciprocal if abs(det) == 1 else sympy.Mul(-1, reciprocal, evaluate=False)
+    return sympy.MatMul(factor, adjugate.as_immutable(), evaluate=False)
 
 
 def _mistakes(a: sympy.Matrix, det, cofactors: sympy.Matrix) -> list:

@@ -76,7 +76,8 @@ def generate(params: dict, dice) -> Problem:
     return Problem(
         inputs={"X": x, "W_Q": weights["Q"], "W_K": weights["K"], "W_V": weights["V"]},
         statement=[
-            (f"A sequence of {n} token{plural} has the embedding{plural} (one per row) and the projection matrices"),
+            (f"A sequence of {n} token{plural} has the embedding{plural} (one per row, of width $d_{{\\text{{model}}}} = {d_model}$) "
+             "and the projection matrices"),
             (Math((Tex("X"), x)), ","),
             (Math((Tex("W_Q"), weights["Q"])), ", ", Math((Tex("W_K"), weights["K"])), ", ", Math((Tex("W_V"), weights["V"])), "."),
         ],
