@@ -11,6 +11,7 @@ from sympy import sqrt
 from derivbook.authoring import (
     AnswerPart,
     Math,
+    Mistake,
     Param,
     Problem,
     Step,
@@ -54,22 +55,27 @@ def generate(params: dict, dice) -> Problem:
     general = derive(n, m, d)
     scores = general["product"].xreplace({**dict(zip(general["q"], q)), **dict(zip(general["k"], k))})
     scaled = scores / sqrt(d)
-    first = general["product"][0, 0]
     steps = [
         "The general result",
-        Step(Tex(r"S_{ij}"), Tex(r"(QK^{\top})_{ij} = \sum_{l=1}^{d} Q_{il} K_{jl} = q_i \cdot k_j"), "row i of Q against row j of K"),
-        Step(Tex(r"S_{11}"), first, "for example, SymPy's entry (1, 1)"),
+        Step(
+            Tex(r"S_{ij}"),
+            Tex(r"(QK^{\top})_{ij} = \sum_{l=1}^{d} Q_{il} K_{jl} = q_i \cdot k_j"),
+            "matrix product with $K^{\\top}$; $q_i$, $k_j$ are row $i$ of $Q$ and row $j$ of $K$",
+        ),
         "Your numbers",
-        Step(Tex(r"S_{11}"), Tex(" + ".join(f"({a})({b})" for a, b in zip(q.row(0), k.row(0)))), "the first query against the first key"),
+        *_first_score(q.row(0), k.row(0), scores[0, 0]),
         Step(Tex("S"), scores, "every query against every key"),
-        Step(Tex(r"S/\sqrt{d}"), scaled, f"divide by $\\sqrt{{{d}}} = {sqrt(d)}$"),
+        Step(Tex(r"S/\sqrt{d}"), scaled, f"divide every score by $\\sqrt{{{d}}} = {sqrt(d)}$"),
     ]
+    data = [(Math((Tex("Q"), q)), ", ", Math((Tex("K"), k)), ".")]
+    if d > 4:  # two wide matrices side by side would run into the margin
+        data = [(Math((Tex("Q"), q)), ","), (Math((Tex("K"), k)), ".")]
     return Problem(
         inputs={"Q": q, "K": k},
         statement=[
             (f"An attention head of dimension $d = {d}$ has {_count(n, 'query', 'queries')} and "
              f"{_count(m, 'key', 'keys')}, one per row:"),
-            (Math((Tex("Q"), q)), ", ", Math((Tex("K"), k)), "."),
+            *data,
         ],
         tasks=[
             ("Compute the attention scores ", Math(Tex(r"S = QK^{\top}")), "."),
@@ -77,7 +83,47 @@ def generate(params: dict, dice) -> Problem:
         ],
         steps=steps,
         answer={"S": AnswerPart("S", Tex("S"), scores), "S_scaled": AnswerPart("S_scaled", Tex(r"S/\sqrt{d}"), scaled)},
+        mistakes=_mistakes(q, k, scores, d),
     )
+
+
+def _first_score(query, key, score) -> list:
+    """S₁₁ worked out: one line of products, or (for long rows, which would not fit one line) the
+    products entry by entry and then their sum."""
+    if len(query) <= 4:
+        return [Step(Tex(r"S_{11}"), (Tex(sum_of_products(query, key)), score), "the first query against the first key")]
+    products = [a * b for a, b in zip(query, key)]
+    return [
+        Step(Tex(r"q_1 \odot k_1"), products, "the first query times the first key, entry by entry"),
+        Step(Tex(r"S_{11}"), score, "the sum of these products"),
+    ]
+
+
+def sum_of_products(row_q, row_k) -> str:
+    """``q·k`` written out as a sum of products, negative factors in parentheses."""
+    factor = lambda v: f"({v})" if v < 0 else f"{v}"
+    return " + ".join(rf"{factor(a)} \cdot {factor(b)}" for a, b in zip(row_q, row_k))
+
+
+def sign_slip(a: sympy.Matrix, b: sympy.Matrix) -> sympy.Matrix:
+    """``a b`` with every product of two negative entries taken as negative: a common slip by hand."""
+    slipped = lambda x, y: -x * y if x < 0 and y < 0 else x * y
+    return sympy.Matrix(a.rows, b.cols, lambda i, j: sum(slipped(a[i, t], b[t, j]) for t in range(a.cols)))
+
+
+def _mistakes(q: sympy.Matrix, k: sympy.Matrix, scores: sympy.Matrix, d: int) -> list:
+    mistakes = [
+        Mistake("S", "negative-times-negative", sign_slip(q, k.T),
+                "A product of two negative entries was taken as negative: $(-a)(-b) = +ab$."),
+        Mistake("S_scaled", "unscaled", scores,
+                r"The scores were not divided by $\sqrt{d}$: $S/\sqrt{d}$ scales every entry of $S = QK^{\top}$."),
+        Mistake("S_scaled", "divided-by-d", scores / d,
+                r"The scores were divided by $d$ instead of $\sqrt{d}$."),
+    ]
+    if q.rows == k.rows:  # KQᵀ has the shape of QKᵀ only when there are as many keys as queries
+        mistakes.append(Mistake("S", "transposed", k * q.T,
+                                r"This is $KQ^{\top} = S^{\top}$: row $i$ of $S$ holds query $i$ against every key."))
+    return mistakes
 
 
 def _count(number: int, one: str, many: str) -> str:

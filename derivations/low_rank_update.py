@@ -12,6 +12,7 @@ from sympy import symbols
 from derivbook.authoring import (
     AnswerPart,
     Math,
+    Mistake,
     Param,
     Problem,
     Step,
@@ -63,13 +64,13 @@ def generate(params: dict, dice) -> Problem:
     steps = [
         "The general result",
         Step(Tex(r"\#\,\Delta W"), general["full"], "one parameter per entry of a $d \\times k$ matrix"),
-        Step(Tex(r"\#\,B + \#\,A"), general["lowrank"], "$B$ is $d \\times r$, $A$ is $r \\times k$ (SymPy counts)"),
-        Step(Tex(r"\operatorname{rank}(BA)"), Tex("r"), relation=Tex(r"\le"), reason="every column of $BA$ is a combination of $r$ columns of $B$"),
+        Step(Tex(r"\#\,B + \#\,A"), general["lowrank"], "$B$ is $d \\times r$ and $A$ is $r \\times k$: $dr + rk = r(d + k)$"),
+        Step(Tex(r"\operatorname{rank}(BA)"), Tex("r"), relation=Tex(r"\le"), reason="every column of $BA$ is a combination of the $r$ columns of $B$"),
         "Your numbers",
-        Step(Tex(r"\operatorname{rref}(W)"), reduced, "row reduce"),
-        Step(Tex(r"\operatorname{rank} W"), len(pivots), f"pivot columns {', '.join(str(p + 1) for p in pivots)}"),
-        Step(Tex(r"\#\,\Delta W"), (Tex(rf"{d} \cdot {k}"), full), "full update"),
-        Step(Tex(r"\#\,B + \#\,A"), (Tex(rf"{r}\,({d} + {k})"), lowrank), f"about {float(100 * lowrank / full):.1f} percent of the full count"),
+        Step(Tex(r"\operatorname{rref}(W)"), reduced, "row reduce: subtract multiples of rows, scale each pivot to 1"),
+        Step(Tex(r"\operatorname{rank} W"), len(pivots), _pivots(pivots)),
+        Step(Tex(r"\#\,\Delta W"), (Tex(rf"{d} \cdot {k}"), full), "the full update, $dk$"),
+        Step(Tex(r"\#\,B + \#\,A"), (Tex(rf"{r}\,({d} + {k})"), lowrank), f"$r(d + k)$: about {float(100 * lowrank / full):.1f} percent of the full count"),
     ]
     return Problem(
         inputs={"W": w, "d": d, "k": k, "r": r},
@@ -77,11 +78,13 @@ def generate(params: dict, dice) -> Problem:
             ("A fine-tuning update on a small layer is"),
             (Math((Tex("W"), w)), "."),
             ("In a real model the update ", Math(Tex(r"\Delta W")), " is ", Math(Tex(rf"d \times k = {d} \times {k}")),
-             "; LoRA learns it as ", Math(Tex(r"\Delta W = BA")), " with rank ", Math((Tex("r"), r)), "."),
+             "; LoRA learns it as ", Math(Tex(r"\Delta W = BA")), " with ", Math(Tex("B")), " of size ", Math(Tex(r"d \times r")),
+             ", ", Math(Tex("A")), " of size ", Math(Tex(r"r \times k")), " and rank ", Math((Tex("r"), r)), "."),
         ],
         tasks=[
             ("Find the rank of ", Math(Tex("W")), " by row reduction."),
-            ("Count the trainable parameters of the full update and of the rank-", Math(Tex("r")), " factorisation."),
+            ("Count the trainable parameters (entries) of the full update ", Math(Tex(r"\Delta W")), " and of the factors ",
+             Math(Tex("B")), " and ", Math(Tex("A")), " together."),
         ],
         steps=steps,
         answer={
@@ -89,7 +92,24 @@ def generate(params: dict, dice) -> Problem:
             "full_params": AnswerPart("full_params", Tex(r"d\,k"), full),
             "lowrank_params": AnswerPart("lowrank_params", Tex(r"r(d + k)"), lowrank),
         },
+        mistakes=[
+            Mistake("rank", "assumed-full-rank", sympy.Integer(min(w.shape)),
+                    "Row reduction leaves zero rows: the rank counts only the pivots, here fewer than the rows or columns."),
+            Mistake("lowrank_params", "product-d-k-r", d * k * r,
+                    r"This is $d \cdot k \cdot r$: $B$ and $A$ hold $dr$ and $rk$ entries, $r(d + k)$ together."),
+            Mistake("lowrank_params", "only-B", d * r,
+                    r"Only $B$ ($dr$ entries) was counted; $A$ adds $rk$ more."),
+        ],
     )
+
+
+def _pivots(pivots: tuple) -> str:
+    """'one pivot (column 1)', 'two pivots (columns 1 and 3)', 'three pivots (columns 1, 2 and 4)'."""
+    words = {1: "one", 2: "two", 3: "three", 4: "four"}
+    columns = [str(p + 1) for p in pivots]
+    listed = columns[0] if len(columns) == 1 else ", ".join(columns[:-1]) + " and " + columns[-1]
+    noun = "pivot" if len(columns) == 1 else "pivots"
+    return f"the number of pivots: {words[len(columns)]} {noun} (column{'s' if len(columns) > 1 else ''} {listed})"
 
 
 def exact_answer(inputs: dict, params: dict) -> dict:

@@ -11,6 +11,7 @@ import sympy
 from derivbook.authoring import (
     AnswerPart,
     Math,
+    Mistake,
     Param,
     Problem,
     Step,
@@ -18,6 +19,7 @@ from derivbook.authoring import (
     canonical_direction,
     derive_once,
     mp_matrix,
+    primitive_integer,
     prove_equal,
     symbol_matrix,
     symbol_vector,
@@ -68,6 +70,9 @@ def _draw(dice, m: int, dims: int) -> sympy.Matrix:
     raise RuntimeError("no small PCA data set found in 400 draws")
 
 
+CONVENTION = "unit length, first nonzero entry positive"
+
+
 def generate(params: dict, dice) -> Problem:
     """A data set of ``m`` points in ``dims`` dimensions, one per row."""
     m, dims = params["m"], params["dims"]
@@ -75,42 +80,92 @@ def generate(params: dict, dice) -> Problem:
     x = _draw(dice, m, dims)
     mean = [sum(x.col(k)) / m for k in range(dims)]
     centred = x - sympy.ones(m, 1) * sympy.Matrix([mean])
-    covariance = centred.T * centred / (m - 1)
-    lam = sympy.Symbol("lambda")
-    polynomial = (covariance - lam * sympy.eye(dims)).det()
-    values = sorted(sympy.roots(sympy.Poly(polynomial, lam)).keys(), reverse=True)
-    (direction,) = (covariance - values[0] * sympy.eye(dims)).nullspace()
-    direction = canonical_direction(direction)
+    scatter = centred.T * centred
+    covariance = scatter / (m - 1)
+    mu = sympy.Symbol("mu")
+    polynomial = (scatter - mu * sympy.eye(dims)).det()  # integer coefficients: C's, times (m − 1)
+    scaled_values = sorted(sympy.roots(sympy.Poly(polynomial, mu)).keys(), reverse=True)
+    values = [value / (m - 1) for value in scaled_values]
+    direction = _direction(covariance, values[0])
     pc1 = list(direction / direction.norm())
     ratio = values[0] / covariance.trace()
+    names = ", ".join(rf"\lambda_{k + 1}" for k in range(dims))
+    mu_names = ", ".join(rf"\mu_{k + 1}" for k in range(dims))
+    times = f"{m - 1}\\,C"  # (m − 1)C, the integer matrix the eigenvalues are found from
     steps = [
         "The general result",
-        Step(Tex(r"\operatorname{Var}(\text{data along } u)"), Tex(r"u^{\top} C u, \quad u^{\top}u = 1"), "to be maximised over unit $u$"),
-        Step(Tex(r"\nabla_u\big(u^{\top}Cu - \lambda(u^{\top}u - 1)\big)"), Tex(r"2(Cu - \lambda u) = 0"), "SymPy differentiates the Lagrangian"),
-        Step(Tex(r"u^{\top}Cu"), Tex(r"\lambda"), "so the best $u$ is the top eigenvector"),
+        Step(Tex(r"\operatorname{Var}(\text{data along } u)"), Tex(r"u^{\top} C u, \quad u^{\top}u = 1"),
+             "the variance of the projections $(x - \\bar x)^{\\top} u$, to be maximised over unit $u$"),
+        Step(Tex(r"\nabla_u\big(u^{\top}Cu - \lambda(u^{\top}u - 1)\big)"), Tex(r"2(Cu - \lambda u) = 0"),
+             "Lagrange multiplier $\\lambda$; $\\nabla_u\\, u^{\\top}Cu = 2Cu$ for symmetric $C$"),
+        Step(Tex(r"u^{\top}Cu"), Tex(r"\lambda u^{\top}u = \lambda"), "so the best $u$ is an eigenvector of the largest eigenvalue"),
         "Your numbers",
         Step(Tex(r"\bar x"), mean, "column means"),
-        Step(Tex(r"X - \bar x"), centred, "centre each column"),
-        Step(Tex("C"), covariance, f"$(X - \\bar x)^{{\\top}}(X - \\bar x)/(m-1)$, $m = {m}$"),
-        Step(Tex(r"\lambda"), values, "roots of $\\det(C - \\lambda I)$, descending"),
-        Step(Tex(r"u_1"), pc1, "unit eigenvector of the largest eigenvalue"),
-        Step(Tex(r"\lambda_1 / \operatorname{tr} C"), ratio, "share of the total variance"),
+        Step(Tex(r"X - \bar x"), centred, "subtract the mean from every row"),
+        Step(Tex(rf"{times} = (X - \bar x)^{{\top}}(X - \bar x)"), scatter, "column $i$ against column $j$ of the centred data"),
+        Step(Tex("C"), (_factored(covariance), covariance), f"divide by $m - 1 = {m - 1}$"),
+        Step(Tex(rf"\det({times} - \mu I)"), (sympy.expand(polynomial), sympy.factor(polynomial)),
+             f"eigenvalues $\\mu$ of ${times}$ are $\\lambda$ of $C$ times {m - 1}, same eigenvectors"),
+        Step(Tex(f"({mu_names})"), scaled_values, "its roots, in descending order"),
+        Step(Tex(f"({names})"), values, f"divide by {m - 1}: the eigenvalues of $C$"),
+        Step(Tex(rf"{times} - \mu_1 I"), scatter - scaled_values[0] * sympy.eye(dims),
+             f"$\\mu_1 = {scaled_values[0]}$ subtracted from the diagonal"),
+        Step(Tex("w"), list(direction), f"solves $({times} - \\mu_1 I)\\,w = 0$, so $Cw = \\lambda_1 w$; first nonzero entry positive"),
+        Step(Tex(r"u_1 = w/\lVert w\rVert_2"), pc1, f"scaled to unit length, $\\lVert w\\rVert_2 = {sympy.latex(direction.norm())}$"),
+        Step(Tex(r"\lambda_1 / \operatorname{tr} C"), (Tex(rf"\mu_1 / \operatorname{{tr}}({times}) = {scaled_values[0]}/{scatter.trace()}"), ratio),
+             f"the trace, the sum of the eigenvalues, is the total variance; the factor {m - 1} cancels"),
     ]
     return Problem(
         inputs={"X": x},
-        statement=[(f"A data set has {m} points with {dims} features, one point per row:"), (Math((Tex("X"), x)), ".")],
+        statement=[(f"A data set has $m = {m}$ points with {dims} features, one point per row:"), (Math((Tex("X"), x)), ".")],
         tasks=[
             ("Compute the mean ", Math(Tex(r"\bar x")), " and the sample covariance ", Math(Tex("C")), " (divide by ", Math(Tex("m-1")), ")."),
-            ("Find the first principal component ", Math(Tex("u_1")), " (unit length) and the share of variance it explains."),
+            ("Find the first principal component ", Math(Tex("u_1")), ": the eigenvector of ", Math(Tex("C")),
+             " for its largest eigenvalue ", Math(Tex(r"\lambda_1")), ", of unit length and with its first nonzero entry positive."),
+            ("Find the share of the variance it explains, ", Math(Tex(r"\lambda_1 / \operatorname{tr} C")), "."),
         ],
         steps=steps,
         answer={
             "mean": AnswerPart("mean", Tex(r"\bar x"), mean),
             "covariance": AnswerPart("covariance", Tex("C"), covariance),
-            "pc1": AnswerPart("pc1", Tex("u_1"), pc1, decimals=4),
+            "pc1": AnswerPart("pc1", Tex("u_1"), pc1, decimals=4, freedom="sign", convention=CONVENTION),
             "explained_variance_ratio": AnswerPart("explained_variance_ratio", Tex(r"\lambda_1/\operatorname{tr}C"), ratio, decimals=4),
         },
+        mistakes=_mistakes(x, scatter, covariance, values, direction),
     )
+
+
+def _factored(matrix: sympy.Matrix):
+    """A rational matrix with its common denominator in front: ``\\frac{1}{3}`` times integers."""
+    denominator = sympy.ilcm(*[sympy.fraction(v)[1] for v in matrix])
+    if denominator == 1:
+        return matrix
+    return sympy.MatMul(sympy.Pow(denominator, -1, evaluate=False), (matrix * denominator).as_immutable(), evaluate=False)
+
+
+def _direction(covariance: sympy.Matrix, value) -> sympy.Matrix:
+    """An eigenvector of ``value`` in small integers, first nonzero entry positive."""
+    (direction,) = (covariance - value * sympy.eye(covariance.rows)).nullspace()
+    return primitive_integer(direction)
+
+
+def _mistakes(x: sympy.Matrix, scatter: sympy.Matrix, covariance: sympy.Matrix, values: list, direction: sympy.Matrix) -> list:
+    """Covariance without centring or divided by m; the first component unnormalised or of the smallest
+    eigenvalue."""
+    m = x.rows
+    smallest = _direction(covariance, values[-1])
+    return [
+        Mistake("covariance", "not-centred", x.T * x / (m - 1),
+                r"The data were not centred: $C = (X - \bar x)^{\top}(X - \bar x)/(m-1)$, with the mean subtracted first."),
+        Mistake("covariance", "divided-by-m", scatter / m,
+                r"Divided by $m$ instead of $m - 1$: the sample covariance divides by $m - 1$."),
+        Mistake("pc1", "not-normalised", list(direction),
+                r"The eigenvector was not scaled to unit length: divide it by its norm $\lVert w \rVert_2$."),
+        Mistake("pc1", "smallest-eigenvalue", list(smallest / smallest.norm()),
+                r"This is the eigenvector of the smallest eigenvalue; the first principal component belongs to the largest."),
+        Mistake("explained_variance_ratio", "smallest-eigenvalue", values[-1] / covariance.trace(),
+                r"This is the share of the smallest eigenvalue; the first component explains $\lambda_1 / \operatorname{tr} C$, $\lambda_1$ the largest."),
+    ]
 
 
 def exact_answer(inputs: dict, params: dict) -> dict:

@@ -9,6 +9,7 @@ import sympy
 from derivbook.authoring import (
     AnswerPart,
     Math,
+    Mistake,
     Param,
     Problem,
     Step,
@@ -20,6 +21,7 @@ from derivbook.authoring import (
     prove_equal,
     symbol_matrix,
 )
+from derivbook.derivations.attention_scores import sign_slip, sum_of_products
 
 ID = "qkv-projection"
 TITLE = "Projecting tokens to queries, keys and values"
@@ -55,24 +57,50 @@ def generate(params: dict, dice) -> Problem:
         name: general["product"].xreplace({**dict(zip(general["x"], x)), **dict(zip(general["w"], w))})
         for name, w in weights.items()
     }
+    first = {name: (Tex(sum_of_products(x.row(0), weights[name].col(0))), results[name][0, 0]) for name in NAMES}
     steps = [
         "The general result",
-        Step(Tex(r"(XW)_{ij}"), Tex(r"\sum_{l=1}^{d_{\text{model}}} X_{il} W_{lj}"), "row i of X against column j of W"),
-        Step(Tex(r"\text{row}_i(XW)"), Tex(r"x_i W"), "each token is projected on its own"),
+        Step(Tex(r"(XW)_{ij}"), Tex(r"\sum_{l=1}^{d_{\text{model}}} X_{il} W_{lj}"), "row $i$ of $X$ against column $j$ of $W$"),
+        Step(Tex(r"\text{row}_i(XW)"), Tex(r"x_i W"), "$x_i$ is row $i$ of $X$: each token is projected on its own"),
         "Your numbers",
-        *[Step(Tex(name), results[name], f"$X W_{{{name}}}$, row by row") for name in NAMES],
+        *[
+            step
+            for name in NAMES
+            for step in (
+                Step(Tex(f"{name}_{{11}}"), first[name], f"row 1 of $X$ against column 1 of $W_{{{name}}}$"),
+                Step(Tex(name), results[name], f"$X W_{{{name}}}$: every row against every column"),
+            )
+        ],
     ]
+    plural = "s" if n > 1 else ""
     return Problem(
         inputs={"X": x, "W_Q": weights["Q"], "W_K": weights["K"], "W_V": weights["V"]},
         statement=[
-            (f"A sequence of {n} token{'s' if n > 1 else ''} has the embeddings (one per row) and projection matrices"),
+            (f"A sequence of {n} token{plural} has the embedding{plural} (one per row, of width $d_{{\\text{{model}}}} = {d_model}$) "
+             "and the projection matrices"),
             (Math((Tex("X"), x)), ","),
             (Math((Tex("W_Q"), weights["Q"])), ", ", Math((Tex("W_K"), weights["K"])), ", ", Math((Tex("W_V"), weights["V"])), "."),
         ],
         tasks=[("Compute ", Math(Tex(r"Q = XW_Q")), ", ", Math(Tex(r"K = XW_K")), " and ", Math(Tex(r"V = XW_V")), ".")],
         steps=steps,
         answer={name: AnswerPart(name, Tex(name), results[name]) for name in NAMES},
+        mistakes=[mistake for name in NAMES for mistake in _mistakes(name, x, weights[name], results[name])],
     )
+
+
+def _mistakes(name: str, x: sympy.Matrix, w: sympy.Matrix, result: sympy.Matrix) -> list:
+    """Typical wrong answers for ``name = X W``: a sign slip, and where the shapes allow, a transposition."""
+    mistakes = [
+        Mistake(name, "negative-times-negative", sign_slip(x, w),
+                "A product of two negative entries was taken as negative: $(-a)(-b) = +ab$."),
+    ]
+    if result.rows == result.cols:  # the transpose has the answer's shape only when it is square
+        mistakes.append(Mistake(name, "tokens-as-columns", result.T,
+                                f"This is $(XW_{{{name}}})^{{\\top}}$: each token's projection is a row of ${name}$, not a column."))
+    if w.rows == w.cols:
+        mistakes.append(Mistake(name, "transposed-weights", x * w.T,
+                                f"This is $XW_{{{name}}}^{{\\top}}$: row $i$ of $X$ goes against column $j$ of $W_{{{name}}}$, not row $j$."))
+    return mistakes
 
 
 def exact_answer(inputs: dict, params: dict) -> dict:

@@ -13,6 +13,7 @@ from sympy import exp, log, sqrt
 from derivbook.authoring import (
     AnswerPart,
     Math,
+    Mistake,
     Param,
     Problem,
     Step,
@@ -65,18 +66,24 @@ def generate(params: dict, dice) -> Problem:
             break
     q = q_int * sqrt(d) * log(2)
     v = int_matrix(dice, m, 2, -3, 3)
-    scores = (q * k.T / sqrt(d)).applyfunc(sympy.expand)
+    raw = (q * k.T).applyfunc(sympy.expand)
+    scores = (raw / sqrt(d)).applyfunc(sympy.expand)
+    exponentials = scores.applyfunc(exp)
+    row_sums = [sum(exponentials.row(r)) for r in range(n)]
     weights = _weights(scores)
     output = weights * v
     steps = [
         "The general result",
-        Step(Tex(r"A_{ij}"), Tex(r"\frac{e^{S_{ij}}}{\sum_l e^{S_{il}}},\quad S = QK^{\top}/\sqrt d"), "softmax of each row"),
-        Step(Tex(r"\textstyle\sum_j A_{ij}"), 1, "SymPy: so row $i$ of $AV$ is a weighted average of the rows of $V$"),
+        Step(Tex(r"A_{ij}"), Tex(r"\frac{e^{S_{ij}/\sqrt d}}{\sum_l e^{S_{il}/\sqrt d}},\quad S = QK^{\top}"),
+             "softmax of each row of the scaled scores"),
+        Step(Tex(r"\textstyle\sum_j A_{ij}"), 1,
+             "exponentials over their sum; so row $i$ of $AV$ averages the rows of $V$"),
         "Your numbers",
-        Step(Tex(r"QK^{\top}/\sqrt d"), scores, "every score is a multiple of $\\ln 2$"),
-        Step(Tex(r"e^{S}"), scores.applyfunc(exp), "$e^{k \\ln 2} = 2^{k}$"),
-        Step(Tex("A"), weights, "divide each row by its sum"),
-        Step(Tex("AV"), output, "weighted averages of the value rows"),
+        Step(Tex(r"S = QK^{\top}"), raw, "row $i$ of $Q$ against row $j$ of $K$"),
+        Step(Tex(r"S/\sqrt d"), scores, f"divide by $\\sqrt{{{d}}} = {sqrt(d)}$: every entry is a multiple of $\\ln 2$"),
+        Step(Tex(r"e^{S/\sqrt d}"), exponentials, "$e^{t \\ln 2} = 2^{t}$, entry by entry"),
+        Step(Tex("A"), weights, "divide each row by its sum: " + ", ".join(f"${sympy.latex(t)}$" for t in row_sums)),
+        Step(Tex("AV"), output, "row $i$: the rows of $V$ weighted by row $i$ of $A$"),
     ]
     return Problem(
         inputs={"Q": q, "K": k, "V": v},
@@ -90,7 +97,24 @@ def generate(params: dict, dice) -> Problem:
         ],
         steps=steps,
         answer={"weights": AnswerPart("weights", Tex("A"), weights), "output": AnswerPart("output", Tex("AV"), output)},
+        mistakes=_mistakes(raw, scores, exponentials, v),
     )
+
+
+def _mistakes(raw: sympy.Matrix, scores: sympy.Matrix, exponentials: sympy.Matrix, v: sympy.Matrix) -> list:
+    """Softmax of the unscaled scores, softmax down the columns, and the output of unnormalised weights."""
+    unscaled = _weights(raw)
+    columns = _weights(scores.T).T
+    return [
+        Mistake("weights", "unscaled", unscaled,
+                r"The scores were not divided by $\sqrt d$ before the softmax: $A = \operatorname{softmax}(QK^{\top}/\sqrt d)$."),
+        Mistake("weights", "softmax-over-columns", columns,
+                "The softmax was taken down each column; each row (one query over all keys) must sum to one."),
+        Mistake("output", "unscaled", unscaled * v,
+                r"The scores were not divided by $\sqrt d$ before the softmax, so the weights and the output are off."),
+        Mistake("output", "not-normalised", exponentials * v,
+                r"The exponentials were not divided by their row sums: the weights $A$ must sum to one along each row."),
+    ]
 
 
 def exact_answer(inputs: dict, params: dict) -> dict:

@@ -11,6 +11,7 @@ import sympy
 from derivbook.authoring import (
     AnswerPart,
     Math,
+    Mistake,
     Param,
     Problem,
     Step,
@@ -20,6 +21,7 @@ from derivbook.authoring import (
     prove_equal,
     symbol_vector,
 )
+from derivbook.derivations.attention_scores import sum_of_products
 
 ID = "vector-norms"
 TITLE = "Norms and cosine similarity of embeddings"
@@ -60,21 +62,25 @@ def generate(params: dict, dice) -> Problem:
     cosine = dot / (u.norm() * v.norm())
     steps = [
         "The general result",
-        Step(Tex(r"\lVert u - v\rVert_2^2"), Tex(r"\lVert u\rVert_2^2 + \lVert v\rVert_2^2 - 2\,u\cdot v"), "expand the square (SymPy)"),
-        Step(Tex(r"\cos\theta"), Tex(r"\frac{u \cdot v}{\lVert u\rVert_2 \lVert v\rVert_2}"), "compare with the law of cosines"),
+        Step(Tex(r"\lVert u - v\rVert_2^2"), Tex(r"\lVert u\rVert_2^2 + \lVert v\rVert_2^2 - 2\,u\cdot v"),
+             "expand $(u - v)\\cdot(u - v)$"),
+        Step(Tex(r"\cos\theta"), Tex(r"\frac{u \cdot v}{\lVert u\rVert_2 \lVert v\rVert_2}"),
+             "compare with the law of cosines, $\\lVert u - v\\rVert_2^2 = \\lVert u\\rVert_2^2 + \\lVert v\\rVert_2^2 - 2\\lVert u\\rVert_2 \\lVert v\\rVert_2 \\cos\\theta$"),
         "Your numbers",
-        Step(Tex(r"\lVert u\rVert_1"), l1, "sum of absolute values"),
-        Step(Tex(r"\lVert u\rVert_2"), (Tex(r"\sqrt{" + str(u.dot(u)) + "}"), l2), "root of the sum of squares"),
+        Step(Tex(r"\lVert u\rVert_1"), (Tex(" + ".join(str(abs(x)) for x in u)), l1), "sum of absolute values"),
+        Step(Tex(r"\lVert u\rVert_2"), (Tex(r"\sqrt{" + str(u.dot(u)) + "}"), l2), "square root of the sum of squares"),
         Step(Tex(r"\lVert u\rVert_\infty"), linf, "largest absolute value"),
-        Step(Tex(r"u \cdot v"), dot, "sum of products"),
-        Step(Tex(r"\cos\theta"), (Tex(rf"\frac{{{dot}}}{{{l2} \cdot {v.norm()}}}"), cosine), f"$\\lVert v\\rVert_2 = {v.norm()}$"),
+        Step(Tex(r"u \cdot v"), (Tex(sum_of_products(u, v)), dot), "sum of products of matching entries"),
+        Step(Tex(r"\lVert v\rVert_2"), (Tex(r"\sqrt{" + str(v.dot(v)) + "}"), v.norm()), "square root of the sum of squares"),
+        Step(Tex(r"\cos\theta"), (Tex(rf"\frac{{{dot}}}{{{l2} \cdot {v.norm()}}}"), cosine), "the dot product over the product of the norms"),
     ]
     return Problem(
         inputs={"u": list(u), "v": list(v)},
         statement=[("Two token embeddings are ", Math((Tex("u"), list(u))), " and ", Math((Tex("v"), list(v))), ".")],
         tasks=[
             ("Compute ", Math(Tex(r"\lVert u\rVert_1")), ", ", Math(Tex(r"\lVert u\rVert_2")), " and ", Math(Tex(r"\lVert u\rVert_\infty")), "."),
-            ("Compute ", Math(Tex(r"u \cdot v")), " and the cosine similarity of ", Math(Tex("u")), " and ", Math(Tex("v")), "."),
+            ("Compute ", Math(Tex(r"u \cdot v")), " and the cosine similarity ", Math(Tex(r"\cos\theta")), " of ", Math(Tex("u")),
+             " and ", Math(Tex("v")), ", where ", Math(Tex(r"\theta")), " is the angle between them."),
         ],
         steps=steps,
         answer={
@@ -84,6 +90,15 @@ def generate(params: dict, dice) -> Problem:
             "dot": AnswerPart("dot", Tex(r"u \cdot v"), dot),
             "cosine": AnswerPart("cosine", Tex(r"\cos\theta"), cosine, decimals=4),
         },
+        mistakes=[
+            Mistake("l1", "signed-sum", sum(u), r"The entries were added with their signs: $\lVert u\rVert_1$ sums absolute values."),
+            Mistake("l2", "no-square-root", u.dot(u),
+                    r"This is $\lVert u\rVert_2^2$, the sum of squares: $\lVert u\rVert_2$ is its square root."),
+            Mistake("cosine", "not-normalised", dot,
+                    r"This is $u \cdot v$: the cosine divides it by $\lVert u\rVert_2 \lVert v\rVert_2$."),
+            Mistake("cosine", "squared-norms", dot / (u.dot(u) * v.dot(v)),
+                    r"Divided by the squared norms $\lVert u\rVert_2^2 \lVert v\rVert_2^2$ instead of $\lVert u\rVert_2 \lVert v\rVert_2$."),
+        ],
     )
 
 

@@ -12,8 +12,8 @@ from derivbook.registry import catalog
 CATALOG = {  # id: (inputs, answer parts), as CATALOG.md names them
     "attention-scores": ({"Q", "K"}, {"S", "S_scaled"}),
     "qkv-projection": ({"X", "W_Q", "W_K", "W_V"}, {"Q", "K", "V"}),
-    "determinant-inverse": ({"A"}, {"det", "inverse"}),
-    "eigendecomposition": ({"A"}, {"eigenvalues", "eigenvectors"}),
+    "determinant-inverse": ({"A"}, {"det", "inverse", "check"}),
+    "eigendecomposition": ({"A"}, {"eigenvalues", "eigenvectors", "orthogonality"}),
     "pca": ({"X"}, {"mean", "covariance", "pc1", "explained_variance_ratio"}),
     "vector-norms": ({"u", "v"}, {"l1", "l2", "linf", "dot", "cosine"}),
     "low-rank-update": ({"W", "d", "k", "r"}, {"rank", "full_params", "lowrank_params"}),

@@ -1,7 +1,12 @@
+from collections import Counter
+
 import pytest
 import sympy
 
 from derivbook.derivations import attention_scores as mod
+from derivbook.engine import make_problem
+from derivbook.model import Step, VerificationError
+from derivbook.registry import get
 from tests.helpers import instances
 
 
@@ -21,3 +26,49 @@ def test_instances_are_verified_and_nice(params):
         assert scores == q * k.T
         assert problem.answer["S_scaled"].value == scores / sympy.sqrt(d)
         assert all(v.is_Rational for v in problem.answer["S_scaled"].value)
+        reasons = [step.reason for step in problem.steps if isinstance(step, Step)]
+        assert reasons and not any("sympy" in reason.lower() for reason in reasons)
+
+
+def test_the_first_score_is_worked_and_wide_heads_split_the_statement():
+    for problem in instances("attention-scores", seeds=5, n=2, m=2, d=9):
+        first = [s for s in problem.steps if isinstance(s, Step) and getattr(s.lhs, "source", "") == "S_{11}"]
+        assert first and first[-1].rhs == problem.answer["S"].value[0, 0]
+        assert len(problem.statement) == 3  # Q and K each on a line of their own: side by side they overrun
+    assert len(instances("attention-scores", seeds=1)[0].statement) == 2
+
+
+def test_mistakes_are_kept_on_most_seeds_and_are_wrong():
+    problems = instances("attention-scores", n=3, m=3)
+    kept = Counter(m.name for p in problems for m in p.mistakes)
+    for name in ("negative-times-negative", "unscaled", "divided-by-d", "transposed"):
+        assert kept[name] >= 0.8 * len(problems), (name, kept)
+    for problem in problems:
+        q, k = problem.inputs["Q"], problem.inputs["K"]
+        values = {m.name: m.value for m in problem.mistakes}
+        assert all(m.value != problem.answer[m.part].value for m in problem.mistakes)
+        if "transposed" in values:
+            assert values["transposed"] == k * q.T
+        if "unscaled" in values:
+            assert values["unscaled"] == q * k.T
+
+
+def test_a_transposed_mistake_is_declared_only_where_its_shape_fits():
+    for problem in instances("attention-scores", seeds=10):  # 2 queries, 3 keys: KQᵀ is 3×2
+        assert "transposed" not in {m.name for m in problem.mistakes}
+
+
+def test_a_wrong_answer_is_never_passed(monkeypatch):
+    original = mod.generate
+
+    def tampered(params, dice):
+        problem = original(params, dice)
+        part = problem.answer["S_scaled"]
+        wrong = part.value.copy()
+        wrong[0, 0] += sympy.Rational(1, 10**6)
+        problem.answer["S_scaled"] = type(part)(part.name, part.label, wrong)
+        return problem
+
+    monkeypatch.setattr(mod, "generate", tampered)
+    with pytest.raises(VerificationError, match=r"attention-scores \(seed 5\): answer S_scaled\[0\]\[0\]"):
+        make_problem(get("attention-scores"), {"n": 2, "m": 3, "d": 4}, 5)

@@ -1,13 +1,18 @@
+from collections import Counter
+
 import pytest
 import sympy
 
 from derivbook.derivations import determinant_inverse as mod
+from derivbook.engine import make_problem
+from derivbook.model import Step, VerificationError
+from derivbook.registry import get
 from tests.helpers import instances
 
 
 @pytest.mark.parametrize("size", [2, 3])
 def test_adjugate_formula(size):
-    general = mod.derive(size)  # proves adj(A)/det(A) = A⁻¹ symbolically
+    general = mod.derive(size)  # proves A adj(A) = det(A) I and adj(A)/det(A) = A⁻¹ symbolically
     assert general["det"] == general["a"].det()
 
 
@@ -20,3 +25,50 @@ def test_instances_are_verified_and_nice(params):
         assert a * inverse == sympy.eye(a.rows)
         assert max(abs(v) for v in a) <= 9
         assert all((v * det).is_Integer for v in inverse)  # denominators divide det A
+        reasons = [step.reason for step in problem.steps if isinstance(step, Step)]
+        assert reasons and not any("sympy" in reason.lower() for reason in reasons)
+
+
+def test_the_check_AA_inverse_is_worked_and_answered():
+    for problem in instances("determinant-inverse", seeds=10):
+        a, inverse = problem.inputs["A"], problem.answer["inverse"].value
+        assert problem.answer["check"].value == a * inverse == sympy.eye(3)
+        worked = [s for s in problem.steps if isinstance(s, Step) and getattr(s.lhs, "source", "") == "AA^{-1}"]
+        assert len(worked) == 1 and worked[0].rhs == sympy.eye(3)
+        assert "AA^{-1}" in task_text(problem.tasks[1])
+
+
+def task_text(task: tuple) -> str:
+    """A task's prose and its math snippets, as one string."""
+    return "".join(piece if isinstance(piece, str) else piece.body.source for piece in task)
+
+
+def test_mistakes_are_kept_on_most_seeds_and_are_wrong():
+    problems = instances("determinant-inverse")
+    kept = Counter(m.name for p in problems for m in p.mistakes)
+    for name in ("cofactor-signs-dropped", "not-divided-by-det", "cofactors-not-transposed"):
+        assert kept[name] >= 0.6 * len(problems), kept
+    for problem in problems:
+        a = problem.inputs["A"]
+        values = {m.name: m.value for m in problem.mistakes}
+        assert all(m.value != problem.answer[m.part].value for m in problem.mistakes)
+        if "not-divided-by-det" in values:
+            assert values["not-divided-by-det"] == a.adjugate()
+        if "cofactor-signs-dropped" in values:  # a11 M11 + a12 M12 + a13 M13: no alternating signs
+            assert values["cofactor-signs-dropped"] == sum(a[0, j] * a.minor(0, j) for j in range(3))
+
+
+def test_a_wrong_answer_is_never_passed(monkeypatch):
+    original = mod.generate
+
+    def tampered(params, dice):
+        problem = original(params, dice)
+        part = problem.answer["inverse"]
+        wrong = part.value.copy()
+        wrong[0, 0] += sympy.Rational(1, 10**6)
+        problem.answer["inverse"] = type(part)(part.name, part.label, wrong)
+        return problem
+
+    monkeypatch.setattr(mod, "generate", tampered)
+    with pytest.raises(VerificationError, match=r"determinant-inverse \(seed 5\): answer inverse\[0\]\[0\]"):
+        make_problem(get("determinant-inverse"), {"size": 3, "max_det": 3}, 5)

@@ -1,7 +1,12 @@
+from collections import Counter
+
 import pytest
 import sympy
 
 from derivbook.derivations import low_rank_update as mod
+from derivbook.engine import make_problem
+from derivbook.model import Step, VerificationError
+from derivbook.registry import get
 from tests.helpers import instances
 
 
@@ -19,3 +24,36 @@ def test_instances_are_verified_and_nice(params):
         d, k, r = (problem.inputs[n] for n in ("d", "k", "r"))
         assert problem.answer["full_params"].value == d * k
         assert problem.answer["lowrank_params"].value == r * (d + k) < d * k
+        reasons = [step.reason for step in problem.steps if isinstance(step, Step)]
+        assert reasons and not any("sympy" in reason.lower() for reason in reasons)
+
+
+def test_pivots_are_named_in_words():
+    assert mod._pivots((0,)) == "the number of pivots: one pivot (column 1)"
+    assert mod._pivots((0, 2)) == "the number of pivots: two pivots (columns 1 and 3)"
+    assert mod._pivots((0, 1, 3)) == "the number of pivots: three pivots (columns 1, 2 and 4)"
+
+
+def test_mistakes_are_kept_on_most_seeds_and_are_wrong():
+    problems = instances("low-rank-update")
+    kept = Counter(m.name for p in problems for m in p.mistakes)
+    assert kept == {name: len(problems) for name in ("assumed-full-rank", "product-d-k-r", "only-B")}
+    for problem in problems:
+        d, k, r = (problem.inputs[n] for n in ("d", "k", "r"))
+        values = {m.name: m.value for m in problem.mistakes}
+        assert values["product-d-k-r"] == d * k * r != problem.answer["lowrank_params"].value
+        assert values["assumed-full-rank"] == min(problem.inputs["W"].shape) != problem.answer["rank"].value
+
+
+def test_a_wrong_answer_is_never_passed(monkeypatch):
+    original = mod.generate
+
+    def tampered(params, dice):
+        problem = original(params, dice)
+        part = problem.answer["lowrank_params"]
+        problem.answer["lowrank_params"] = type(part)(part.name, part.label, part.value + 1)
+        return problem
+
+    monkeypatch.setattr(mod, "generate", tampered)
+    with pytest.raises(VerificationError, match=r"low-rank-update \(seed 5\): answer lowrank_params"):
+        make_problem(get("low-rank-update"), {"rows": 3, "cols": 4}, 5)

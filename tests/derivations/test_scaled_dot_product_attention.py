@@ -1,6 +1,12 @@
+from collections import Counter
+
 import pytest
+import sympy
 
 from derivbook.derivations import scaled_dot_product_attention as mod
+from derivbook.engine import make_problem
+from derivbook.model import Step, VerificationError
+from derivbook.registry import get
 from tests.helpers import instances
 
 
@@ -16,3 +22,37 @@ def test_instances_are_verified_and_nice(params):
         assert all(sum(weights.row(r)) == 1 for r in range(weights.rows))
         assert all(v.is_Rational and v > 0 for v in weights)
         assert problem.answer["output"].value == weights * problem.inputs["V"]
+        reasons = [step.reason for step in problem.steps if isinstance(step, Step)]
+        assert reasons and not any("sympy" in reason.lower() for reason in reasons)
+
+
+@pytest.mark.parametrize("params, names", [
+    ({}, {("weights", "unscaled"), ("weights", "softmax-over-columns"), ("output", "unscaled"), ("output", "not-normalised")}),
+    ({"n": 1, "m": 2, "d": 1}, {("weights", "softmax-over-columns"), ("output", "not-normalised")}),  # √1 = 1
+])
+def test_mistakes_are_kept_on_most_seeds_and_are_wrong(params, names):
+    problems = instances("scaled-dot-product-attention", **params)
+    kept = Counter((m.part, m.name) for p in problems for m in p.mistakes)
+    assert set(kept) == names and all(count >= 0.8 * len(problems) for count in kept.values()), kept
+    for problem in problems:
+        assert all(m.value != problem.answer[m.part].value for m in problem.mistakes)
+        for mistake in problem.mistakes:
+            if mistake.name == "softmax-over-columns":
+                columns = mistake.value
+                assert all(sum(columns.col(c)) == 1 for c in range(columns.cols))
+
+
+def test_a_wrong_answer_is_never_passed(monkeypatch):
+    original = mod.generate
+
+    def tampered(params, dice):
+        problem = original(params, dice)
+        part = problem.answer["output"]
+        wrong = part.value.copy()
+        wrong[0, 1] += sympy.Rational(1, 10**6)
+        problem.answer["output"] = type(part)(part.name, part.label, wrong)
+        return problem
+
+    monkeypatch.setattr(mod, "generate", tampered)
+    with pytest.raises(VerificationError, match=r"scaled-dot-product-attention \(seed 5\): answer output\[0\]\[1\]"):
+        make_problem(get("scaled-dot-product-attention"), {"n": 2, "m": 3, "d": 4}, 5)

@@ -1,6 +1,12 @@
+from collections import Counter
+
 import pytest
+import sympy
 
 from derivbook.derivations import vector_norms as mod
+from derivbook.engine import make_problem
+from derivbook.model import Step, VerificationError
+from derivbook.registry import get
 from tests.helpers import instances
 
 
@@ -17,3 +23,35 @@ def test_instances_are_verified_and_nice(n):
         assert answer["l2"].is_Integer and answer["linf"] <= answer["l2"] <= answer["l1"]
         assert answer["cosine"].is_Rational and 0 < abs(answer["cosine"]) < 1
         assert answer["l1"] == sum(abs(v) for v in u)
+        reasons = [step.reason for step in problem.steps if isinstance(step, Step)]
+        assert reasons and not any("sympy" in reason.lower() for reason in reasons)
+        norm_v = [s for s in problem.steps if isinstance(s, Step) and getattr(s.lhs, "source", "") == r"\lVert v\rVert_2"]
+        assert norm_v and norm_v[0].rhs[-1] == sympy.Matrix(problem.inputs["v"]).norm()  # ‖v‖ is worked, not just quoted
+
+
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_mistakes_are_kept_on_most_seeds_and_are_wrong(n):
+    problems = instances("vector-norms", seeds=40, n=n)
+    kept = Counter((m.part, m.name) for p in problems for m in p.mistakes)
+    names = {("l1", "signed-sum"), ("l2", "no-square-root"), ("cosine", "not-normalised"), ("cosine", "squared-norms")}
+    assert set(kept) == names and all(count >= 0.6 * len(problems) for count in kept.values()), kept
+    for problem in problems:
+        u, v = sympy.Matrix(problem.inputs["u"]), sympy.Matrix(problem.inputs["v"])
+        values = {m.name: m.value for m in problem.mistakes}
+        assert all(m.value != problem.answer[m.part].value for m in problem.mistakes)
+        assert values["no-square-root"] == problem.answer["l2"].value ** 2
+        assert values["not-normalised"] == u.dot(v)
+
+
+def test_a_wrong_answer_is_never_passed(monkeypatch):
+    original = mod.generate
+
+    def tampered(params, dice):
+        problem = original(params, dice)
+        part = problem.answer["cosine"]
+        problem.answer["cosine"] = type(part)(part.name, part.label, part.value + sympy.Rational(1, 10**6), decimals=4)
+        return problem
+
+    monkeypatch.setattr(mod, "generate", tampered)
+    with pytest.raises(VerificationError, match=r"vector-norms \(seed 5\): answer cosine"):
+        make_problem(get("vector-norms"), {"n": 3}, 5)
