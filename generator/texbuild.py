@@ -311,12 +311,25 @@ def _locate(message: str, starts: list[int], sources: list[str], names: list[str
     return f"{names[index]}: {where}line {own}: {detail}"
 
 
+OVERFULL = re.compile(r"^Overfull \\hbox \((\d+(?:\.\d+)?pt) too wide\) (in paragraph|in alignment|detected) at lines? (\d+)",
+                      re.MULTILINE)
+
+
+def overfull_lines(log: str, starts: list[int], sources: list[str], names: list[str]) -> tuple[str, ...]:
+    """Every overfull line in a batch's log, located to its document, problem and line (``_locate``):
+    ``"<name>: problem 2, line 40: Overfull \\hbox (28.1pt too wide) in paragraph"``."""
+    return tuple(_locate(f"./doc.tex:{line}: Overfull \\hbox ({width} too wide) {where}", starts, sources, names)
+                 for width, where, line in OVERFULL.findall(log))
+
+
 @dataclass(frozen=True)
 class Batch:
-    """Documents compiled together: the combined PDF and each document's number of pages, in order."""
+    """Documents compiled together: the combined PDF and each document's number of pages, in order, and
+    the overfull lines TeX reported (``overfull_lines``)."""
 
     pdf: bytes
     counts: tuple[int, ...]
+    overfull: tuple[str, ...] = ()
 
     def ranges(self) -> list[range]:
         """Each document's pages (0-based) in the combined PDF."""
@@ -368,7 +381,7 @@ def _typeset(combined: str, fmt: Path | None, starts: list[int], sources: list[s
 
 
 def _batch_key(sources: list[str]) -> str:
-    return cache.digest("batch", *sources, tex_version())
+    return cache.digest("batch, with its overfull lines", *sources, tex_version())
 
 
 def _cached(sources: list[str]) -> Batch | None:
@@ -376,8 +389,8 @@ def _cached(sources: list[str]) -> Batch | None:
     cached = cache.load("pdf", _batch_key(sources))
     if cached is None:
         return None
-    counts, pdf = pickle.loads(cached)
-    return Batch(pdf, counts)
+    counts, pdf, overfull = pickle.loads(cached)
+    return Batch(pdf, counts, overfull)
 
 
 _RUNNING: set[subprocess.Popen] = set()  # pdflatex processes started and not yet waited for
@@ -455,8 +468,9 @@ def _result(in_time: bool, process: subprocess.Popen, workdir: Path, fmt: Path |
     counts = [int(line) for line in (workdir / "doc.pages").read_text().split()][1:]  # the first flush holds no page
     if len(counts) != len(sources):
         raise BuildError(f"{names[0]}: the batched run recorded {len(counts)} documents, not {len(sources)}")
-    batch = Batch((workdir / "doc.pdf").read_bytes(), tuple(counts))
-    cache.store("pdf", _batch_key(sources), pickle.dumps((batch.counts, batch.pdf)))
+    log = (workdir / "doc.log").read_text(encoding="utf-8", errors="replace")
+    batch = Batch((workdir / "doc.pdf").read_bytes(), tuple(counts), overfull_lines(log, starts, sources, names))
+    cache.store("pdf", _batch_key(sources), pickle.dumps((batch.counts, batch.pdf, batch.overfull)))
     return batch
 
 
