@@ -277,23 +277,42 @@ def _notice(text: str) -> None:
 
 @main.command(cls=Command)
 @click.option("--seeds", type=click.IntRange(1, 100000), default=20, show_default=True, help="Seeds per parameter set.")
+@click.option("--typeset-seeds", type=click.IntRange(0, 100000), default=3, show_default=True,
+              help="Of those, how many are typeset (worksheet and answer key) and checked for lines running into the "
+                   "margin; 0: no TeX.")
 @click.option("--only", multiple=True, metavar="ID", help="Check only these derivations.")
-def check(seeds: int, only: tuple[str, ...]) -> None:
-    """Every derivation over many seeds and the edges of its parameter ranges, both verifications."""
-    from derivbook.checking import check_derivation
+def check(seeds: int, typeset_seeds: int, only: tuple[str, ...]) -> None:
+    """Every derivation over many seeds and the edges of its parameter ranges: both verifications, answers
+    that never vary, and overfull lines in the typeset worksheet and answer key."""
+    from derivbook.checking import DEGENERATE_SEEDS, OVERFULL_PT, check_derivation
     from derivbook.registry import catalog, get
 
+    if typeset_seeds and shutil.which("pdflatex") is None:
+        from derivbook.texbuild import INSTALL_HINT
+
+        raise BuildError(f"{INSTALL_HINT}; or check without typesetting: --typeset-seeds 0")
     chosen = [get(i, "--only") for i in only] if only else list(catalog().values())
-    failed = 0
+    kinds = {"verification": "failed verification", "overfull": f"overfull line(s) of {OVERFULL_PT:g} pt or more",
+             "degenerate": "degenerate answer part(s)"}
+    totals = dict.fromkeys(kinds, 0)
+    if seeds < DEGENERATE_SEEDS:
+        _notice(f"answers are compared across seeds from --seeds {DEGENERATE_SEEDS}: degenerate answers not checked")
     click.echo(f"{'derivation':<28} {'instances':>9} {'failures':>8} {'seconds':>8}")
     for derivation in chosen:
-        report = check_derivation(derivation, seeds)
-        failed += len(report.failures)
-        click.echo(f"{derivation.id:<28} {report.instances:>9} {len(report.failures):>8} {report.seconds:>8.2f}")
-        for failure in report.failures[:5]:
-            click.echo(f"    {failure}")
-    if failed:
-        raise BuildError(f"{failed} instance(s) failed verification")
+        report = check_derivation(derivation, seeds, min(typeset_seeds, seeds))
+        click.echo(f"{derivation.id:<28} {report.instances:>9} {len(report.problems()):>8} {report.seconds:>8.2f}")
+        for kind, listed in (("verification", report.failures), ("overfull", report.overfull),
+                             ("degenerate", report.degenerate)):
+            totals[kind] += len(listed)
+            for failure in listed[:SHOWN]:
+                click.echo(f"    {derivation.id}: {kind}: {failure}")
+            if len(listed) > SHOWN:
+                click.echo(f"    {derivation.id}: {kind}: ... and {len(listed) - SHOWN} more")
+    if sum(totals.values()):
+        raise BuildError(f"{sum(totals.values())} failure(s): " + ", ".join(f"{n} {kinds[k]}" for k, n in totals.items() if n))
+
+
+SHOWN = 8  # failures of one kind listed per derivation
 
 
 def run() -> None:
