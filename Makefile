@@ -30,7 +30,7 @@ pdf: tex venv
 test: tex venv
 	$(BIN)/python -m pytest -q
 
-check: venv
+check: tex venv
 	$(BIN)/derivbook check --seeds $(SEEDS)
 
 bench: tex venv

@@ -111,9 +111,12 @@ def main(ctx: click.Context) -> None:
 @main.command("list")
 def list_command() -> None:
     """The catalog: id, topic, title, parameters and their defaults."""
+    from derivbook.cache import open_cache, using
     from derivbook.registry import catalog
 
-    for derivation in catalog().values():
+    with using(open_cache(warn=_say)):
+        derivations = list(catalog().values())
+    for derivation in derivations:
         click.echo(f"{derivation.id:<28} {derivation.topic:<15} {derivation.title.replace('$', '')}")
         for p in derivation.params:
             click.echo(f"{'':<30}{p.name} = {p.default!r}  ({p.allowed()}; {p.help})")
@@ -125,10 +128,12 @@ def list_command() -> None:
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="A parameter, e.g. n=4.")
 def show(derivation_id: str, seed: str, sets: tuple[str, ...]) -> None:
     """One problem and its worked solution, in the terminal."""
+    from derivbook.cache import open_cache, using
     from derivbook.engine import show_problem
     from derivbook.plaintext import problem_text
 
-    click.echo(problem_text(show_problem(derivation_id, seed, sets)))
+    with using(open_cache(warn=_say)):
+        click.echo(problem_text(show_problem(derivation_id, seed, sets)))
 
 
 @main.command()
@@ -174,21 +179,18 @@ def build(spec, seed, variants, roster, sets, out, paper, formats, jobs, only, n
 
 @main.command()
 @click.option("--seeds", type=click.IntRange(1, 100000), default=20, show_default=True, help="Seeds per parameter set.")
+@click.option("--typeset-seeds", type=click.IntRange(0, 100000), default=3, show_default=True,
+              help="Of those, how many are typeset (worksheet and answer key) and checked for lines running into the "
+                   "margin; 0: no TeX.")
 @click.option("--only", multiple=True, metavar="ID", help="Check only these derivations.")
-def check(seeds: int, only: tuple[str, ...]) -> None:
-    """Every derivation over many seeds and the edges of its parameter ranges, both verifications."""
-    from derivbook.checking import check_derivation, chosen
+def check(seeds: int, typeset_seeds: int, only: tuple[str, ...]) -> None:
+    """Every derivation over many seeds and the edges of its parameter ranges: both verifications, answers
+    that never vary, and overfull lines in the typeset worksheet and answer key."""
+    from derivbook.cache import open_cache, using
+    from derivbook.checking import check as run_check
 
-    failed = 0
-    click.echo(f"{'derivation':<28} {'instances':>9} {'failures':>8} {'seconds':>8}")
-    for derivation in chosen(only):
-        report = check_derivation(derivation, seeds)
-        failed += len(report.failures)
-        click.echo(f"{derivation.id:<28} {report.instances:>9} {len(report.failures):>8} {report.seconds:>8.2f}")
-        for failure in report.failures[:5]:
-            click.echo(f"    {failure}")
-    if failed:
-        raise BuildError(f"{failed} instance(s) failed verification")
+    with using(open_cache(warn=_say)):
+        run_check(only, seeds, typeset_seeds, click.echo, _say)
 
 
 @main.group(cls=Commands)

@@ -16,6 +16,7 @@ import jinja2
 from pylatex.utils import NoEscape, escape_latex
 
 from derivbook import cache, mathtex
+from derivbook.contract import DECIMAL_PLACES
 from derivbook.model import Math, Step
 
 TEMPLATE_PACKAGE = "derivbook.templates"
@@ -148,6 +149,14 @@ def step_groups(steps: list) -> list[tuple[str | None, list[Step]]]:
     return [group for group in groups if group[1]]
 
 
+NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def in_words(number: int) -> str:
+    """A small count as a word, as prose writes it ("four places"); larger ones in digits."""
+    return NUMBER_WORDS[number] if 0 <= number < len(NUMBER_WORDS) else str(number)
+
+
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
     """Jinja's own cache of compiled templates (checked against each template's source), in derivbook's
     cache folder: a process then loads the templates instead of compiling them (50 ms)."""
@@ -191,6 +200,7 @@ def environment() -> jinja2.Environment:
     from derivbook import plot as plot_geometry  # the figure partial's spacings, shared with the SVG
 
     env.globals["plot_geometry"] = plot_geometry
+    env.globals["decimal_places"] = in_words(DECIMAL_PLACES)  # the answer key's note says the contract's rounding
     return env
 
 

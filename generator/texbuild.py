@@ -274,12 +274,25 @@ def _locate(message: str, starts: list[int], sources: list[str], names: list[str
     return f"{names[index]}: {where}line {own}: {detail}"
 
 
+OVERFULL = re.compile(r"^Overfull \\hbox \((\d+(?:\.\d+)?pt) too wide\) (in paragraph|in alignment|detected) at lines? (\d+)",
+                      re.MULTILINE)
+
+
+def overfull_lines(log: str, starts: list[int], sources: list[str], names: list[str]) -> tuple[str, ...]:
+    """Every overfull line in a batch's log, located to its document, problem and line (``_locate``):
+    ``"<name>: problem 2, line 40: Overfull \\hbox (28.1pt too wide) in paragraph"``."""
+    return tuple(_locate(f"./doc.tex:{line}: Overfull \\hbox ({width} too wide) {where}", starts, sources, names)
+                 for width, where, line in OVERFULL.findall(log))
+
+
 @dataclass(frozen=True)
 class Batch:
-    """Documents compiled together: the combined PDF and each document's number of pages, in order."""
+    """Documents compiled together: the combined PDF and each document's number of pages, in order, and
+    the overfull lines TeX reported (``overfull_lines``)."""
 
     pdf: bytes
     counts: tuple[int, ...]
+    overfull: tuple[str, ...] = ()
 
     def ranges(self) -> list[range]:
         """Each document's pages (0-based) in the combined PDF."""
@@ -362,8 +375,9 @@ class _Run:
         counts = [int(line) for line in (self.workdir / "doc.pages").read_text().split()][1:]  # the first flush holds no page
         if len(counts) != len(self.sources):
             raise BuildError(f"{self.names[0]}: the batched run recorded {len(counts)} documents, not {len(self.sources)}")
-        batch = Batch((self.workdir / "doc.pdf").read_bytes(), tuple(counts))
-        cache.store("pdf", _batch_key(self.sources), pickle.dumps((batch.counts, batch.pdf)))
+        overfull = overfull_lines(_read(self.workdir / "doc.log"), self.starts, self.sources, self.names)
+        batch = Batch((self.workdir / "doc.pdf").read_bytes(), tuple(counts), overfull)
+        cache.store("pdf", _batch_key(self.sources), pickle.dumps((batch.counts, batch.pdf, batch.overfull)))
         return batch
 
     def close(self) -> None:
@@ -384,7 +398,7 @@ def _read(path: Path) -> str:
 
 
 def _batch_key(sources: list[str]) -> str:
-    return cache.digest("batch", *sources, tex_version())
+    return cache.digest("batch, with its overfull lines", *sources, tex_version())
 
 
 def _cached(sources: list[str]) -> Batch | None:
@@ -392,5 +406,5 @@ def _cached(sources: list[str]) -> Batch | None:
     cached = cache.load("pdf", _batch_key(sources))
     if cached is None:
         return None
-    counts, pdf = pickle.loads(cached)
-    return Batch(pdf, counts)
+    counts, pdf, overfull = pickle.loads(cached)
+    return Batch(pdf, counts, overfull)
