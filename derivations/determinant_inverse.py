@@ -30,6 +30,7 @@ PARAMS = (
     Param("size", int, 3, "rows and columns of A", choices=(2, 3)),
     Param("max_det", int, 3, "largest |det A| drawn", low=1, high=6),
 )
+CONSTANT_PARTS = {"check": "A A^{-1} = I for every invertible A: the part asks the student to confirm it"}  # the same in every instance, on purpose
 
 
 @derive_once

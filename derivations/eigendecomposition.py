@@ -30,6 +30,7 @@ ID = "eigendecomposition"
 TITLE = "Eigendecomposition of a symmetric matrix"
 TOPIC = "linear algebra"
 PARAMS = (Param("size", int, 2, "rows and columns of A", choices=(2, 3)),)
+CONSTANT_PARTS = {"orthogonality": "v_i^T v_j = 0 for every pair of eigenvectors of a symmetric matrix: the check is the point of the part"}  # the same in every instance, on purpose
 
 BASES = {
     2: [((1, 1), (1, -1)), ((1, 2), (2, -1)), ((1, 3), (3, -1))],
