@@ -12,20 +12,22 @@ VARIANT  ?=
 ROSTER   ?=
 OUT      ?=
 SEEDS    ?= 50
-# derivations, formats, PDFs and whole builds are cached here; `make clean` empties it
+# derivations, formats and compiled PDFs are cached here; `make clean` empties it
 export DERIVBOOK_CACHE ?= $(CURDIR)/build/.cache
 
 TEX_DEBS := texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-pictures lmodern latexmk poppler-utils
 TEX_NEEDS := lastpage.sty needspace.sty enumitem.sty fancyhdr.sty mathtools.sty lmodern.sty pict2e.sty mylatexformat.ltx
 
-BUILD_ARGS := $(SPEC) $(if $(SEED),--seed $(SEED)) $(if $(VARIANTS),--variants $(VARIANTS)) \
-              $(if $(ROSTER),--roster $(ROSTER)) $(if $(OUT),--out $(OUT)) \
-              $(if $(JOBS),--jobs $(JOBS)) $(if $(VARIANT),--variant $(VARIANT))
+# passed to the recipe's shell as variables, each quoted there: a path with spaces stays one argument
+export SPEC SEED VARIANTS ROSTER OUT JOBS VARIANT
+BUILD_ARGS := $${SPEC:+"$$SPEC"} $${SEED:+--seed "$$SEED"} $${VARIANTS:+--variants "$$VARIANTS"} \
+              $${ROSTER:+--roster "$$ROSTER"} $${OUT:+--out "$$OUT"} $${JOBS:+--jobs "$$JOBS"} \
+              $${VARIANT:+--variant "$$VARIANT"}
 
 .PHONY: pdf test check bench lint clean tex venv
 
 pdf: tex venv
-	$(BIN)/derivbook build $(BUILD_ARGS)
+	@$(BIN)/derivbook build $(BUILD_ARGS)
 
 test: tex venv
 	$(BIN)/python -m pytest -q

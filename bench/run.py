@@ -1,4 +1,4 @@
-"""derivbook's benchmark (``make bench``): build times against TeX alone, caches, parallelism, a class.
+"""derivbook's benchmark (``make bench``): build times against TeX alone, caches, parallelism, memory, grading.
 
 Benchmarks, not tests: nothing here fails because a machine is slow. Every number is measured in this
 one run, on this machine; compare them as ratios. Run it on an idle machine (a busy second core hides any
@@ -21,15 +21,64 @@ ROOT = Path(__file__).resolve().parents[1]
 # as on a user's machine, Python caches the bytecode of derivbook's modules (a sandbox may switch it off)
 ENV = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
 ROUNDS = 3
-JOBS_ROUNDS = 11  # the jobs ratio moves most with this machine's drift (and stalls): more rounds
+JOBS_ROUNDS = 7
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def command(args: list[str]) -> list[str]:
+    return [sys.executable, "-m", "derivbook", *args]
 
 
 def run(args: list[str], cache: Path) -> float:
     """Wall time of one ``derivbook`` command in a fresh process."""
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "derivbook", *args], cwd=ROOT, check=True, capture_output=True,
-                   env=dict(ENV, DERIVBOOK_CACHE=str(cache)))
+    subprocess.run(command(args), cwd=ROOT, check=True, capture_output=True, env=dict(ENV, DERIVBOOK_CACHE=str(cache)))
     return time.perf_counter() - started
+
+
+def tree_memory(pid: int) -> int:
+    """The memory of a process and all its descendants now: the sum of their proportional set sizes (shared
+    pages counted once), in bytes."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    tree, grown = {pid}, True
+    while grown:
+        grown = False
+        for child, parent in parents.items():
+            if parent in tree and child not in tree:
+                tree.add(child)
+                grown = True
+    total = 0
+    for member in tree:
+        try:
+            for line in Path(f"/proc/{member}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            continue
+    return total
+
+
+def measured(args: list[str], cache: Path) -> tuple[float, int, int]:
+    """(seconds, peak memory of the whole process tree, GNU time's largest single process) of a command."""
+    started = time.perf_counter()
+    timing = ["/usr/bin/time", "-v"] if Path("/usr/bin/time").exists() else []
+    process = subprocess.Popen([*timing, *command(args)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True, env=dict(ENV, DERIVBOOK_CACHE=str(cache)))
+    peak = 0
+    while process.poll() is None:
+        peak = max(peak, tree_memory(process.pid))
+        time.sleep(0.05)
+    seconds = time.perf_counter() - started
+    report = process.stderr.read()
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed: {report[-2000:]}")
+    single = next((int(line.split(":")[1]) * 1024 for line in report.splitlines() if "Maximum resident set size" in line), 0)
+    return seconds, peak, single
 
 
 def latexmk(tex_files: list[Path]) -> float:
@@ -46,25 +95,45 @@ def latexmk(tex_files: list[Path]) -> float:
 
 
 def shares(cache: Path) -> dict[str, float]:
-    """Seconds in SymPy (generate and verify), rendering and TeX for the default workbook, in process."""
+    """Seconds in SymPy (derive and verify), rendering and TeX for the default workbook, in this process."""
     os.environ["DERIVBOOK_CACHE"] = str(cache)
     sys.path.insert(0, str(ROOT))
+    from derivbook import cache as caches
     from derivbook import spec
-    from derivbook.build import documents
-    from derivbook.cli import bundled_spec
-    from derivbook.engine import make_variant
+    from derivbook.engine import derive_variant, plan_variants
+    from derivbook.render import documents
     from derivbook.texbuild import compile_batch
 
-    workbook = spec.load(bundled_spec("llm-foundations"), seed=987654)
-    t0 = time.perf_counter()
-    variants = [make_variant(workbook.requests, workbook.seed, 0, workbook.students[0])]
-    t1 = time.perf_counter()
-    docs = documents(workbook, variants, True)
-    t2 = time.perf_counter()
-    for doc in docs:
-        compile_batch([doc.source], [doc.stem])
-    t3 = time.perf_counter()
+    with caches.using(caches.open_cache()):
+        workbook = spec.load(spec.resolve_spec(None), seed=987654)
+        t0 = time.perf_counter()
+        variants = [derive_variant(workbook.requests, workbook.seed, v) for v in plan_variants(workbook.seed, workbook.students)]
+        t1 = time.perf_counter()
+        docs = documents(workbook, variants, True)
+        t2 = time.perf_counter()
+        for doc in docs:
+            compile_batch([doc.source], [doc.stem])
+        t3 = time.perf_counter()
     return {"SymPy": t1 - t0, "rendering": t2 - t1, "TeX": t3 - t2}
+
+
+def roster(path: Path, size: int) -> Path:
+    path.write_text("name\n" + "".join(f"Student {i:04d}\n" for i in range(size)), encoding="utf-8")
+    return path
+
+
+def grading(work: Path, cache: Path) -> tuple[float, int, int] | None:
+    """Grading 200 students' responses (every answer part of the default workbook), if derivbook grades."""
+    help_text = subprocess.run(command(["--help"]), cwd=ROOT, capture_output=True, text=True, env=ENV).stdout
+    if " grade " not in help_text:
+        return None
+    sys.path.insert(0, str(ROOT))
+    from derivbook.grading import bench_responses  # noqa: PLC0415 - only where grading exists
+
+    build_dir = work / "graded"
+    run(["build", "--roster", str(roster(work / "grade.csv", 200)), "--format", "json", "--out", str(build_dir)], cache)
+    responses = bench_responses(build_dir, work / "responses.csv")
+    return measured(["grade", str(build_dir), str(responses), "--out", str(work / "grades")], cache)
 
 
 def main() -> None:
@@ -91,7 +160,7 @@ def main() -> None:
     ]
 
     # the same 8 variants with --jobs 1 and --jobs 2 in each round (new numbers every round), each run on its
-    # own copy of the warm cache: the same work, nothing from the PDF or build caches; the order alternates
+    # own copy of the warm cache: the same work, nothing from the PDF cache; the order alternates
     times: dict[int, list[float]] = {1: [], 2: []}
     for attempt in range(JOBS_ROUNDS):
         seed = str(100 + attempt)
@@ -108,10 +177,20 @@ def main() -> None:
         ("jobs 1 / jobs 2", f"{jobs1 / jobs2:.2f}"),
     ]
 
-    roster = work / "class.csv"
-    roster.write_text("name\n" + "".join(f"Student {i:03d}\n" for i in range(200)), encoding="utf-8")
-    class_time = run(["build", "--seed", "5", "--roster", str(roster), "--out", str(work / "class")], cache)
-    rows.append(("200-name roster (400 PDFs and two print files)", f"{class_time:.2f} s"))
+    memory = {}
+    for size, formats in ((50, "pdf,json"), (200, "pdf,tex,json"), (1000, "pdf,json")):
+        seconds, peak, single = measured(["build", "--seed", "5", "--roster", str(roster(work / f"class{size}.csv", size)),
+                                          "--format", formats, "--out", str(work / f"class{size}")], cache)
+        memory[size] = peak
+        rows.append((f"{size}-name roster ({formats}): time, per student", f"{seconds:.1f} s, {seconds / size:.3f} s"))
+        rows.append((f"{size}-name roster: peak memory of all its processes (largest one alone)",
+                     f"{peak / 1024**2:.0f} MB ({single / 1024**2:.0f} MB)"))
+    rows.append(("peak memory, 1000 names / 50 names", f"{memory[1000] / memory[50]:.2f}"))
+
+    graded = grading(work, cache)
+    if graded:
+        seconds, peak, _ = graded
+        rows.append(("grading 200 students, every part of the default workbook", f"{seconds:.1f} s, {peak / 1024**2:.0f} MB"))
 
     split = shares(cache)
     total = sum(split.values())

@@ -73,6 +73,29 @@ def test_print_file_starts_every_student_on_an_odd_page(class_build):
     assert len(pikepdf.open(root / "out" / "answer-keys.pdf").pages) % 2 == 0
 
 
+def rasters(pdf, folder, name, first=None, last=None) -> list[bytes]:
+    pages = ["-f", str(first), "-l", str(last)] if first else []
+    subprocess.run(["pdftoppm", "-r", "40", "-png", *pages, str(pdf), str(folder / name)], check=True)
+    return [p.read_bytes() for p in sorted(folder.glob(f"{name}-*.png"))]
+
+
+def test_the_print_files_pages_are_the_sheets_pages(class_build, tmp_path):
+    """The print file is written batch by batch by derivbook's own PDF writer: it must show exactly the
+    pages of each student's PDF (and be a PDF every reader takes: poppler renders it without complaint)."""
+    root, _ = class_build
+    data = json.loads((root / "out" / "answers.json").read_text())
+    for kind, combined in (("worksheet", "print-worksheets.pdf"), ("answer-key", "answer-keys.pdf")):
+        page = 1
+        for v in data["variants"]:
+            sheet = root / "out" / f"{kind}-{v['id']}.pdf"
+            count = len(pikepdf.open(sheet).pages)
+            assert rasters(root / "out" / combined, tmp_path, f"c-{kind}-{v['id']}", page, page + count - 1) == \
+                rasters(sheet, tmp_path, f"s-{kind}-{v['id']}"), (kind, v["id"])
+            page += count + count % 2
+        check = subprocess.run(["pdfinfo", str(root / "out" / combined)], capture_output=True, text=True)
+        assert check.returncode == 0 and not check.stderr, check.stderr
+
+
 def test_variant_ids_differ_and_numbers_differ(class_build):
     root, _ = class_build
     data = json.loads((root / "out" / "answers.json").read_text())
