@@ -109,26 +109,26 @@ def generate(params: dict, dice) -> Problem:
         Step(Tex(""), EXPANDED_TEX, r"$\ln s_i = z_i - \ln \sum_k e^{z_k}$"),
         Step(Tex(r"\frac{\partial L}{\partial z_j}"), general["gradient"],
              r"chain rule: $\frac{\partial}{\partial z_j} \ln \sum_k e^{z_k} = \frac{e^{z_j}}{\sum_k e^{z_k}}$"),
-        Step(Tex(""), Tex("s_j - y_j"), r"$\sum_i y_i = (1-\varepsilon) + n \cdot \varepsilon/n = 1$"),
+        Step(Tex(""), Tex("s_j - y_j"), r"$\sum_i y_i = 1$ for the one-hot $y$" if smoothing == 0 else
+             r"$\sum_i y_i = (1-\varepsilon) + n \cdot \varepsilon/n = 1$"),
         "Your numbers",
-        Step(Tex("y"), labels, rf"$(1-\varepsilon)\,\mathbf{{e}}_t + \varepsilon/n$ with $t = {hot + 1}$"),
+        Step(Tex("y"), labels, rf"$\mathbf{{e}}_t$ with $t = {hot + 1}$" if smoothing == 0 else
+             rf"$(1-\varepsilon)\,\mathbf{{e}}_t + \varepsilon/n$ with $t = {hot + 1}$"),
         Step(Tex("s"), probs, rf"$e^{{z_i}}$ over $\sum_k e^{{z_k}} = {sum(weights)}$"),
         Step(Tex(r"-\ln s"), surprisals, r"$-\ln s_i = \ln\bigl(\sum_k e^{z_k} / e^{z_i}\bigr)$"),
         Step(Tex("L"), loss_shown, r"$-\ln s_t$, the only term with $y_i \ne 0$" if smoothing == 0 else
              r"$\sum_i y_i(-\ln s_i)$, with $\ln(ab) = \ln a + \ln b$ collected"),
         Step(Tex(r"\nabla_z L"), gradient, "$s - y$"),
     ]
-    smoothing_text = "no label smoothing" if smoothing == 0 else "label smoothing"
     return Problem(
         inputs={"z": logits, "target": hot, "epsilon": smoothing},
         statement=[
             ("A classifier over ", Math((Tex("n"), size)), " classes produces the logits ", Math((Tex("z"), logits)), ". "),
-            (
-                "The correct class is ", Math((Tex("t"), hot + 1)), f", trained with {smoothing_text} ",
-                Math((Tex(r"\varepsilon"), smoothing)), ": the target is ",
-                Math(Tex(r"y = (1-\varepsilon)\,\mathbf{e}_t + \varepsilon/n")), ", where ", Math(Tex(r"\mathbf{e}_t")),
-                " is the one-hot vector of class ", Math(Tex("t")), ".",
-            ),
+            ("The correct class is ", Math((Tex("t"), hot + 1)), ", trained without label smoothing: the target is the one-hot vector ",
+             Math(Tex(r"y = \mathbf{e}_t")), " of class ", Math(Tex("t")), ".") if smoothing == 0 else
+            ("The correct class is ", Math((Tex("t"), hot + 1)), ", trained with label smoothing ", Math((Tex(r"\varepsilon"), smoothing)),
+             ": the target is ", Math(Tex(r"y = (1-\varepsilon)\,\mathbf{e}_t + \varepsilon/n")), ", where ", Math(Tex(r"\mathbf{e}_t")),
+             " is the one-hot vector of class ", Math(Tex("t")), "."),
         ],
         tasks=[
             ("Compute the loss ", Math(Tex(r"L = -\sum_i y_i \ln s_i")), " where ", Math(Tex(r"s = \operatorname{softmax}(z)")),

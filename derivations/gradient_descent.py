@@ -132,12 +132,13 @@ def generate(params: dict, dice) -> Problem:
         Step(Tex(r"x^{*}"), Tex(r"A^{-1}b"), "set the gradient to zero"),
         Step(Tex(r"x_{k+1} - x^{*}"), Tex(r"(I - \eta A)(x_k - x^{*})"), r"subtract $x^{*} = x^{*} - \eta(Ax^{*} - b)$"),
         Step(Tex(r"v^{\top}(x_k - x^{*})"), Tex(r"(1 - \eta\lambda)^k\, v^{\top}(x_0 - x^{*})"),
-             r"$Av = \lambda v$: the recurrence $e_{k+1} = (1 - \eta\lambda)\,e_k$ solved"),
+             r"$Av = \lambda v$: each step multiplies it by $1 - \eta\lambda$"),
         Step(Tex(r"\lvert 1 - \eta\lambda\rvert < 1"), Tex(r"0 < \eta < 2/\lambda"),
              r"needed for every eigenvalue $\lambda$; the largest binds", Tex(r"\iff")),
         "Your numbers",
         Step(Tex(r"x^{*}"), list(x_star), "solve $Ax = b$"),
-        Step(Tex(r"\lambda(A)"), values, r"roots of $\det(A - \lambda I) = 0$" if dims == 2 else r"a $1 \times 1$ matrix is its eigenvalue"),
+        Step(Tex(r"\lambda_1,\ \lambda_2"), values, r"roots of $\det(A - \lambda I) = 0$") if dims == 2 else
+        Step(Tex(r"\lambda"), values[0], r"the eigenvalue of a $1 \times 1$ matrix is its entry"),
         Step(Tex(r"\eta_{\max}"), eta_max, rf"$2/\lambda_{{\max}}$ with $\lambda_{{\max}} = {top}$"),
         *[Step(Tex(f"x_{i + 1}"), list(p), f"$x_{i} - \\eta(Ax_{i} - b)$") for i, p in enumerate(iterates)],
     ]
@@ -151,7 +152,8 @@ def generate(params: dict, dice) -> Problem:
         tasks=[
             ("Find the minimiser ", Math(Tex(r"x^{*}")), " and the bound ", Math(Tex(r"\eta_{\max}")),
              " such that gradient descent converges from every starting point exactly when ", Math(Tex(r"0 < \eta < \eta_{\max}")), "."),
-            (f"Compute the first {count} iterate{'s' if count > 1 else ''} of ", Math(Tex(r"x_{k+1} = x_k - \eta\nabla f(x_k)")), "."),
+            (f"Compute the first {count} iterates of " if count > 1 else "Compute the first iterate of ",
+             Math(Tex(r"x_{k+1} = x_k - \eta\nabla f(x_k)")), "."),
         ],
         steps=steps,
         answer={

@@ -105,13 +105,16 @@ def _draw(dice, activation: str, n_in: int, n_h: int, n_out: int) -> dict:
             b1 = pre - w1 * x
         w2 = int_matrix(dice, n_out, n_h, -2, 2)
         b2 = int_matrix(dice, n_out, 1, -1, 1)
-        if any(v == 0 for v in w2) or all(v == 0 for v in x):
+        # every input and weight row counts: no zero column of dW1, no hidden unit cut off from x or from y
+        if any(v == 0 for v in w2) or any(v == 0 for v in x) or any(not any(w1.row(r)) for r in range(n_h)):
             continue
         out = w2 * pre.applyfunc(lambda a: ACT[activation].subs(t, a).rewrite(exp)) + b2
         # an integer target near each output, never on it: every output is wrong (no gradient vanishes by
         # accident) but by at most 2, so the backward pass stays small by hand
         y = out.applyfunc(lambda o: sympy.floor(o + sympy.Rational(1, 2)) + dice.choice((-2, -1, 1, 2) if o.is_Integer else (-1, 0, 1)))
-        return {"x": x, "y": y, "W1": w1, "b1": b1, "W2": w2, "b2": b2}
+        slope = pre.applyfunc(lambda a: ACT_PRIME[activation].subs(t, a).rewrite(exp))
+        if any(sympy.matrix_multiply_elementwise(w2.T * (out - y), slope)):  # the first layer learns something
+            return {"x": x, "y": y, "W1": w1, "b1": b1, "W2": w2, "b2": b2}
     raise RuntimeError("no network found in 300 draws")
 
 

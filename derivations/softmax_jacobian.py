@@ -94,10 +94,10 @@ def generate(params: dict, dice) -> Problem:
         Step(Tex(""), s[i] * (KroneckerDelta(i, j) - s[j]), r"split the fraction; $e^{z_i}/\sum_k e^{z_k} = s_i$"),
         Step(Tex("J"), Tex(r"\operatorname{diag}(s) - s s^{\top}"), r"$\delta_{ij} s_i$ is $\operatorname{diag}(s)$, $s_i s_j$ is $s s^{\top}$"),
         "Your numbers",
-        Step(Tex(r"e^{z}"), weights, r"$e^{\ln w} = w$ for each logit"),
+        Step(Tex(r"e^{z}"), weights, r"$e^{\ln a} = a$ for each logit"),
         Step(Tex(r"\textstyle\sum_k e^{z_k}"), total, "the normaliser"),
         Step(Tex("s"), probs, r"divide each $e^{z_i}$ by the normaliser"),
-        Step(Tex(r"J"), jacobian, r"$s_i(\delta_{ij} - s_j)$ entry by entry"),
+        Step(Tex(rf"{total}^{{2}}\, J"), jacobian * total**2, rf"$s_i(\delta_{{ij}} - s_j)$ entry by entry, times ${total}^2$"),
     ]
     return Problem(
         inputs={"z": logits},
