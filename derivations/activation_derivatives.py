@@ -15,7 +15,8 @@ from derivbook.authoring import AnswerPart, Math, Mistake, Param, Problem, Step,
 ID = "activation-derivatives"
 TITLE = "Derivatives of activation functions"
 TOPIC = "calculus"
-PARAMS = (Param("max_k", int, 5, "the point is ±ln k with 2 ≤ k ≤ max_k", low=2, high=9),)
+# max_k = 2 would allow only x = ±ln 2, where σ' and tanh' (even functions) are the same in every instance
+PARAMS = (Param("max_k", int, 5, "the point is ±ln k with 2 ≤ k ≤ max_k", low=3, high=9),)
 
 x = sympy.Symbol("x", real=True)
 ACTIVATIONS = {

@@ -34,6 +34,8 @@ WARMUPS = (100, 200, 400, 500, 1000, 2000)
 DECAYS = (600, 1200, 2400, 3600, 6000, 12000)  # multiples of 12: the fractions below land on whole steps
 FRACTIONS = (Rational(1, 6), Rational(1, 4), Rational(1, 3), Rational(1, 2), Rational(2, 3), Rational(3, 4), Rational(5, 6), 1)
 FIGURES = 4  # significant figures of the decimals asked
+# For derivbook check's degeneracy test: task (b) is a check whose answer is the same kind of number each time
+CONSTANT_PARTS = {"at_end": "eta'(T) = 0 for every schedule (it lands flat), and eta(T) = m is 0 for every schedule decaying to 0"}
 
 peak, floor, warm, total, t = symbols("p m w T t", positive=True)
 

@@ -97,7 +97,7 @@ def generate(params: dict, dice) -> Problem:
         Step(Tex(r"e^{z}"), weights, r"$e^{\ln a} = a$ for each logit"),
         Step(Tex(r"\textstyle\sum_k e^{z_k}"), total, "the normaliser"),
         Step(Tex("s"), probs, r"divide each $e^{z_i}$ by the normaliser"),
-        Step(Tex(rf"{total}^{{2}}\, J"), jacobian * total**2, rf"$s_i(\delta_{{ij}} - s_j)$ entry by entry, times ${total}^2$"),
+        Step(Tex("J"), jacobian, r"$s_i(\delta_{ij} - s_j)$ entry by entry"),
     ]
     return Problem(
         inputs={"z": logits},
