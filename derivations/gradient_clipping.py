@@ -1,4 +1,4 @@
-"""Gradient clipping by global norm: ``g ← g · min(1, max_norm / ‖g‖)`` over all tensors together.
+"""Gradient clipping by global norm: ``g ← g · min(1, M / ‖g‖)`` over all tensors together.
 
 The entries are drawn until their squares sum to a perfect square, so the global norm is a whole number
 and the clipped tensors are fractions.
@@ -13,6 +13,7 @@ from sympy import Min, Rational, sqrt, symbols
 from derivbook.authoring import (
     AnswerPart,
     Math,
+    Mistake,
     Param,
     Problem,
     Step,
@@ -21,6 +22,7 @@ from derivbook.authoring import (
     int_matrix,
     mp_matrix,
     prove_equal,
+    symbol_matrix,
     symbol_vector,
 )
 
@@ -29,58 +31,91 @@ TITLE = "Clipping gradients by their global norm"
 TOPIC = "calculus"
 PARAMS = (Param("rows", int, 2, "rows of the weight gradient W (the bias gradient b has as many)", low=1, high=3),)
 
+COLUMNS = 2  # columns of the weight gradient
+norm_symbol, limit, factor = symbols("N M c", positive=True)
+
 
 @derive_once
-def derive() -> dict:
-    """The global norm is ``√(Σ_t ‖g_t‖²)``, and scaling by c > 0 scales it by c: after clipping it is max_norm."""
-    g, h = symbol_vector("g", 3), symbol_vector("h", 2)
-    joined = g.col_join(h)
-    prove_equal(joined.dot(joined), g.dot(g) + h.dot(h), "squared norm of the concatenation")
-    c, limit = symbols("c M", positive=True)
-    norm = sqrt(joined.dot(joined))
-    prove_equal(sqrt((c * joined).dot(c * joined)) - c * norm, 0, "‖c g‖ = c ‖g‖")
-    scale = Min(1, limit / norm)
-    return {"scale": scale}
+def derive(rows: int) -> dict:
+    """For a weight gradient (rows × 2) and a bias gradient (rows) as symbols: the global norm's square is
+    the sum of the tensors' squared norms; scaling by c > 0 scales the norm by c, so clipping by
+    ``c = M/‖g‖`` leaves norm M."""
+    w, b = symbol_matrix("w", rows, COLUMNS), symbol_vector("b", rows)
+    joined = sympy.Matrix([*w, *b])
+    squared = joined.dot(joined)
+    prove_equal(squared, sum(v**2 for v in w) + b.dot(b), "squared global norm = ‖W‖_F² + ‖b‖²")
+    norm = sqrt(squared)
+    prove_equal(sqrt((factor * joined).dot(factor * joined)), factor * norm, "‖c g‖ = c ‖g‖")
+    prove_equal(limit / norm_symbol * norm_symbol, limit, "clipped by M/‖g‖, the norm is M")
+    return {"w": w, "b": b, "squared": squared, "scale": Min(1, limit / norm_symbol)}
+
+
+def _norm(values) -> sympy.Expr:
+    return sqrt(sum(v * v for v in values))
+
+
+def _mistakes(w, b, max_norm) -> list:
+    def own(tensor):
+        size = _norm(tensor)
+        return tensor if size == 0 else tensor * Min(1, max_norm / size)
+
+    return [
+        Mistake("clipped", "per-tensor-clipping", {"W": own(w), "b": list(own(b))},
+                r"Each tensor was clipped by its own norm. Clipping by the global norm scales every tensor by the "
+                r"same $c = \min(1, M/\lVert g\rVert)$, which keeps the direction of the whole gradient."),
+        Mistake("total_norm", "norms-added", _norm(w) + _norm(b),
+                r"This is $\lVert \nabla_W L\rVert_F + \lVert \nabla_b L\rVert_2$. The global norm treats all entries "
+                r"as one vector, so the squares add: $\lVert g\rVert = \sqrt{\lVert \nabla_W L\rVert_F^2 + \lVert \nabla_b L\rVert_2^2}$."),
+    ]
 
 
 def generate(params: dict, dice) -> Problem:
     """A weight and a bias gradient with a whole-number global norm; usually clipped, sometimes not."""
     rows = params["rows"]
+    general = derive(rows)
     for _ in range(2000):
-        w, b = int_matrix(dice, rows, 2, -4, 4), int_matrix(dice, rows, 1, -4, 4)
-        square = sum(v * v for v in w) + sum(v * v for v in b)
-        if square > 0 and math.isqrt(square) ** 2 == square:
+        w, b = int_matrix(dice, rows, COLUMNS, -4, 4), int_matrix(dice, rows, 1, -4, 4)
+        values = dict(zip([*general["w"], *general["b"]], [*w, *b]))
+        square = general["squared"].xreplace(values)
+        if any(w) and any(b) and math.isqrt(square) ** 2 == square:
             break
     else:
         raise RuntimeError("no whole-number norm found in 2000 draws")
-    norm = sympy.Integer(math.isqrt(square))
+    norm = sqrt(square)
     clip = dice.integer(1, 3) <= 2
     max_norm = sympy.Integer(dice.integer(1, max(1, int(norm) - 1))) if clip and norm > 1 else norm + dice.integer(0, 3)
-    scale = Min(1, max_norm / norm)
+    scale = general["scale"].subs({norm_symbol: norm, limit: max_norm})
     clipped = {"W": w * scale, "b": list(b * scale)}
-    grads = {"W": w, "b": list(b)}
+    prove_equal(_norm([*clipped["W"], *clipped["b"]]), Min(norm, max_norm), "the clipped norm is min(‖g‖, M)")
+    squares = (sum(v * v for v in w), sum(v * v for v in b))
     steps = [
         "The general result",
-        Step(Tex(r"\lVert g\rVert"), Tex(r"\sqrt{\textstyle\sum_t \lVert g_t\rVert_2^2}"), "all tensors as one long vector (SymPy)"),
-        Step(Tex(r"\lVert c\,g\rVert"), Tex(r"c\,\lVert g\rVert \quad (c > 0)"), "so the clipped norm is $\\min(\\lVert g\\rVert, M)$"),
+        Step(Tex(r"\lVert g\rVert"), Tex(r"\sqrt{\lVert \nabla_W L\rVert_F^2 + \lVert \nabla_b L\rVert_2^2}"),
+             "all entries as one vector: the squares add"),
+        Step(Tex(r"\lVert c\,g\rVert"), Tex(r"c\,\lVert g\rVert \quad (c > 0)"), "a norm scales with a positive factor"),
+        Step(Tex(r"\lVert c\,g\rVert"), Tex(r"\min(\lVert g\rVert, M)"),
+             r"$c = 1$ inside the ball; otherwise $c\,\lVert g\rVert = M$"),
         "Your numbers",
-        Step(Tex(r"\lVert g\rVert^2"), (Tex(f"{sum(v * v for v in w)} + {sum(v * v for v in b)}"), square), "$\\lVert W\\rVert_F^2 + \\lVert b\\rVert_2^2$"),
+        Step(Tex(r"\lVert g\rVert^2"), (Tex(f"{squares[0]} + {squares[1]}"), square),
+             r"$\lVert \nabla_W L\rVert_F^2 + \lVert \nabla_b L\rVert_2^2$"),
         Step(Tex(r"\lVert g\rVert"), norm, "square root"),
-        Step(Tex("c"), (Tex(rf"\min\big(1, {max_norm}/{norm}\big)"), scale), "no change when already inside the ball" if scale == 1 else "scale down"),
-        Step(Tex(r"c\,W"), clipped["W"], "every tensor by the same factor"),
-        Step(Tex(r"c\,b"), clipped["b"], "keeps the direction of $g$"),
+        Step(Tex("c"), (Tex(r"\min\bigl(1, M/\lVert g\rVert\bigr)"), scale),
+             rf"$M/\lVert g\rVert = {sympy.latex(max_norm / norm)}$" + (": no change inside the ball" if scale == 1 else "")),
+        Step(Tex(r"c\,\nabla_W L"), clipped["W"], "every tensor by the same factor"),
+        Step(Tex(r"c\,\nabla_b L"), clipped["b"], r"so $c\,g$ keeps the direction of $g$"),
     ]
     return Problem(
-        inputs={"grads": grads, "max_norm": max_norm},
+        inputs={"grads": {"W": w, "b": list(b)}, "max_norm": max_norm},
         statement=[
             ("A layer's gradients are"),
             (Math((Tex(r"\nabla_W L"), w)), ", ", Math((Tex(r"\nabla_b L"), list(b))), "."),
-            ("The optimiser clips their global norm to ", Math((Tex("M"), max_norm)), "."),
+            ("Let ", Math(Tex("g")), " be all their entries as one vector. The optimiser clips the global norm ",
+             Math(Tex(r"\lVert g\rVert")), " to ", Math((Tex("M"), max_norm)), ": it scales every tensor by ",
+             Math(Tex(r"c = \min(1, M/\lVert g\rVert)")), "."),
         ],
         tasks=[
-            ("Compute the global norm ", Math(Tex(r"\lVert g\rVert")), " over both tensors and the factor ",
-             Math(Tex(r"c = \min(1, M/\lVert g\rVert)")), "."),
-            ("Compute the clipped gradients."),
+            ("Compute the global norm ", Math(Tex(r"\lVert g\rVert")), " and the factor ", Math(Tex("c")), "."),
+            ("Compute the clipped gradients ", Math(Tex(r"c\,\nabla_W L")), " and ", Math(Tex(r"c\,\nabla_b L")), "."),
         ],
         steps=steps,
         answer={
@@ -88,6 +123,7 @@ def generate(params: dict, dice) -> Problem:
             "scale": AnswerPart("scale", Tex("c"), scale),
             "clipped": AnswerPart("clipped", Tex(r"c\,g"), clipped, items=(Tex(r"c\,\nabla_W L"), Tex(r"c\,\nabla_b L"))),
         },
+        mistakes=_mistakes(w, b, max_norm),
     )
 
 

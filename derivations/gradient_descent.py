@@ -14,6 +14,7 @@ from derivbook.authoring import (
     AnswerPart,
     Figure,
     Math,
+    Mistake,
     Param,
     Problem,
     Step,
@@ -71,11 +72,12 @@ def _draw(dice, dims: int):
         top = max(a.eigenvals())
         x_star = sympy.Matrix([dice.integer(-3, 3) for _ in range(dims)])
         x0 = sympy.Matrix([dice.integer(-3, 3) for _ in range(dims)])
-        if x0 == x_star:
+        if x0 == x_star or not any(x_star):  # x* = 0 would mean b = 0
             continue
-        # η = 1/λ would land on x* in one step in one dimension: nothing left to iterate
+        # η = 1/λ lands on x* in one step when x0 − x* is an eigenvector of λ: nothing left to iterate
         step = Rational(1, dice.choice([top, top + 1, 2 * top] if dims == 2 else [top + 1, 2 * top]))
-        return a, a * x_star, x0, step
+        if any((sympy.eye(dims) - step * a) * (x0 - x_star)):
+            return a, a * x_star, x0, step
     raise RuntimeError("no quadratic found in 300 draws")
 
 
@@ -123,17 +125,21 @@ def generate(params: dict, dice) -> Problem:
             "path": [(float(p[0]), float(f(p))) for p in path],
             "xlabel": "$x$", "ylabel": "$f(x)$",
         })
+    values = sorted(a.eigenvals())
     steps = [
         "The general result",
-        Step(Tex(r"\nabla f(x)"), Tex(r"Ax - b"), "SymPy differentiates the quadratic form"),
+        Step(Tex(r"\nabla f(x)"), Tex(r"Ax - b"), r"$\nabla(\tfrac12 x^{\top}Ax) = Ax$ for symmetric $A$; $\nabla(b^{\top}x) = b$"),
         Step(Tex(r"x^{*}"), Tex(r"A^{-1}b"), "set the gradient to zero"),
-        Step(Tex(r"x_{k+1} - x^{*}"), Tex(r"(I - \eta A)(x_k - x^{*})"), "subtract $x^{*} = x^{*} - \\eta(Ax^{*} - b)$"),
-        Step(Tex(r"e_k"), Tex(r"(1 - \eta\lambda)^k e_0"), "along an eigenvector (SymPy's rsolve)"),
-        Step(Tex(r"\lvert 1 - \eta\lambda\rvert < 1"), Tex(r"0 < \eta < 2/\lambda"), "SymPy's solveset; the largest $\\lambda$ binds", Tex(r"\iff")),
+        Step(Tex(r"x_{k+1} - x^{*}"), Tex(r"(I - \eta A)(x_k - x^{*})"), r"subtract $x^{*} = x^{*} - \eta(Ax^{*} - b)$"),
+        Step(Tex(r"v^{\top}(x_k - x^{*})"), Tex(r"(1 - \eta\lambda)^k\, v^{\top}(x_0 - x^{*})"),
+             r"$Av = \lambda v$: each step multiplies it by $1 - \eta\lambda$"),
+        Step(Tex(r"\lvert 1 - \eta\lambda\rvert < 1"), Tex(r"0 < \eta < 2/\lambda"),
+             r"needed for every eigenvalue $\lambda$; the largest binds", Tex(r"\iff")),
         "Your numbers",
         Step(Tex(r"x^{*}"), list(x_star), "solve $Ax = b$"),
-        Step(Tex(r"\lambda_{\max}"), top, "largest eigenvalue of $A$"),
-        Step(Tex(r"\eta_{\max}"), eta_max, "$2/\\lambda_{\\max}$"),
+        Step(Tex(r"\lambda_1,\ \lambda_2"), values, r"roots of $\det(A - \lambda I) = 0$") if dims == 2 else
+        Step(Tex(r"\lambda"), values[0], r"the eigenvalue of a $1 \times 1$ matrix is its entry"),
+        Step(Tex(r"\eta_{\max}"), eta_max, rf"$2/\lambda_{{\max}}$ with $\lambda_{{\max}} = {top}$"),
         *[Step(Tex(f"x_{i + 1}"), list(p), f"$x_{i} - \\eta(Ax_{i} - b)$") for i, p in enumerate(iterates)],
     ]
     return Problem(
@@ -144,8 +150,10 @@ def generate(params: dict, dice) -> Problem:
             ("starting from ", Math((Tex("x_0"), list(x0))), " with step size ", Math((Tex(r"\eta"), step)), "."),
         ],
         tasks=[
-            ("Find the minimiser ", Math(Tex(r"x^{*}")), " and the largest step size ", Math(Tex(r"\eta_{\max}")), " for which gradient descent converges."),
-            (f"Compute the first {count} iterate{'s' if count > 1 else ''} of ", Math(Tex(r"x_{k+1} = x_k - \eta\nabla f(x_k)")), "."),
+            ("Find the minimiser ", Math(Tex(r"x^{*}")), " and the bound ", Math(Tex(r"\eta_{\max}")),
+             " such that gradient descent converges from every starting point exactly when ", Math(Tex(r"0 < \eta < \eta_{\max}")), "."),
+            (f"Compute the first {count} iterates of " if count > 1 else "Compute the first iterate of ",
+             Math(Tex(r"x_{k+1} = x_k - \eta\nabla f(x_k)")), "."),
         ],
         steps=steps,
         answer={
@@ -154,7 +162,32 @@ def generate(params: dict, dice) -> Problem:
             "iterates": AnswerPart("iterates", Tex(r"x_1, \dots"), [list(p) for p in iterates], items=tuple(Tex(f"x_{i + 1}") for i in range(count))),
         },
         figure=figure,
+        mistakes=_mistakes(a, b, x0, step, count, values),
     )
+
+
+def _mistakes(a, b, x0, step, count: int, values: list) -> list:
+    """The usual wrong answers, computed from the same A, b, x0 and η."""
+    ascent, current = [], x0
+    for _ in range(count):
+        current = current + step * (a * current - b)
+        ascent.append(list(current))
+    mistakes = [
+        Mistake("iterates", "gradient-sign-flipped", ascent,
+                r"These iterates step along $+\nabla f$, uphill: gradient descent subtracts, "
+                r"$x_{k+1} = x_k - \eta\,\nabla f(x_k)$."),
+        Mistake("eta_max", "one-over-lambda-max", 1 / values[-1],
+                r"$1/\lambda_{\max}$ is the step that removes the error along the top eigenvector in one step, "
+                r"not the bound: $\lvert 1 - \eta\lambda\rvert < 1$ holds up to $\eta = 2/\lambda_{\max}$."),
+        Mistake("x_star", "sign-of-b", list(-a.LUsolve(b)),
+                r"This solves $Ax = -b$: the gradient of $\tfrac12 x^{\top}Ax - b^{\top}x$ is $Ax - b$, "
+                r"so $x^{*} = A^{-1}b$."),
+    ]
+    if len(values) > 1:
+        mistakes.append(Mistake("eta_max", "smallest-eigenvalue", 2 / values[0],
+                                r"$2/\lambda_{\min}$ keeps only the slowest direction stable; along the eigenvector of "
+                                r"$\lambda_{\max}$ the error then grows. The largest eigenvalue binds: $2/\lambda_{\max}$."))
+    return mistakes
 
 
 def exact_answer(inputs: dict, params: dict) -> dict:

@@ -11,6 +11,7 @@ from sympy import IndexedBase, Q, Sum, exp, log, refine, symbols
 from derivbook.authoring import (
     AnswerPart,
     Math,
+    Mistake,
     Param,
     Problem,
     Step,
@@ -59,26 +60,41 @@ def generate(params: dict, dice) -> Problem:
     top = max(weights)
     steps = [
         "The general result",
-        Step(Tex(r"\frac{\partial}{\partial z_j} \ln \sum_k e^{z_k}"), general["gradient"], "chain rule (SymPy): the softmax"),
-        Step(Tex(r"\operatorname{lse}(z)"), Tex(r"m + \ln \sum_k e^{z_k - m}"), "factor $e^{m}$ out of the sum; with $m = \\max_k z_k$ no term overflows"),
+        Step(Tex(r"\frac{\partial}{\partial z_j} \ln \sum_k e^{z_k}"), general["gradient"],
+             r"chain rule: $(\ln u)' = u'/u$ with $\partial u/\partial z_j = e^{z_j}$; this is $\operatorname{softmax}(z)_j$"),
+        Step(Tex(r"\operatorname{lse}(z)"), Tex(r"m + \ln \sum_k e^{z_k - m}"),
+             r"$\sum_k e^{z_k} = e^{m} \sum_k e^{z_k - m}$; with $m = \max_k z_k$ each term is at most 1"),
         "Your numbers",
         Step(Tex("m"), log(top), "the largest logit"),
-        Step(Tex(r"e^{z - m}"), [sympy.Rational(w, top) for w in weights], f"$e^{{\\ln w_i - \\ln {top}}} = w_i/{top}$"),
-        Step(Tex(r"\operatorname{lse}(z)"), (Tex(rf"\ln {top} + \ln \frac{{{sum(weights)}}}{{{top}}}"), lse), "add back the shift"),
-        Step(Tex(r"\nabla \operatorname{lse}(z)"), gradient, f"$e^{{z_i}} / {sum(weights)}$"),
+        Step(Tex(r"e^{z - m}"), [sympy.Rational(w, top) for w in weights], r"$e^{z_i}/e^{m}$, with $e^{\ln a} = a$"),
+        Step(Tex(r"\operatorname{lse}(z)"), (log(top) + log(sympy.Rational(sum(weights), top)), lse),
+             r"$\ln \sum_i e^{z_i - m}$, plus the shift $m$"),
+        Step(Tex(r"\nabla \operatorname{lse}(z)"), gradient, rf"$e^{{z_i}} / \sum_k e^{{z_k}}$, with $\sum_k e^{{z_k}} = {sum(weights)}$"),
     ]
     return Problem(
         inputs={"z": logits},
         statement=[("Let ", Math((Tex("z"), logits)), " and ", Math(Tex(r"\operatorname{lse}(z) = \ln \sum_i e^{z_i}")), ".")],
         tasks=[
-            ("Compute ", Math(Tex(r"\operatorname{lse}(z)")), " using the max shift ", Math(Tex(r"m = \max_i z_i")), "."),
+            ("Compute ", Math(Tex(r"\operatorname{lse}(z)")), " using the max shift ", Math(Tex(r"m = \max_i z_i")),
+             ", exactly and to four decimal places."),
             ("Compute the gradient ", Math(Tex(r"\nabla \operatorname{lse}(z)")), "."),
         ],
         steps=steps,
         answer={
             "lse": AnswerPart("lse", Tex(r"\operatorname{lse}(z)"), lse, decimals=4),
-            "grad": AnswerPart("grad", Tex(r"\nabla \operatorname{lse}"), gradient),
+            "grad": AnswerPart("grad", Tex(r"\nabla \operatorname{lse}(z)"), gradient),
         },
+        mistakes=[
+            Mistake("lse", "shift-not-added-back", log(sympy.Rational(sum(weights), top)),
+                    r"This is $\ln \sum_i e^{z_i - m}$: the shift must be added back, "
+                    r"$\operatorname{lse}(z) = m + \ln \sum_i e^{z_i - m}$."),
+            Mistake("lse", "max-instead-of-lse", log(top),
+                    r"This is $m = \max_i z_i$, a lower bound: $\operatorname{lse}(z) = m + \ln \sum_i e^{z_i - m}$ "
+                    r"and the sum is more than 1, since it contains $e^{0} = 1$ and other positive terms."),
+            Mistake("grad", "exp-not-normalised", [sympy.Integer(w) for w in weights],
+                    r"This is $e^{z}$: the derivative of $\ln u$ is $u'/u$, so each $e^{z_j}$ is divided by "
+                    r"$\sum_k e^{z_k}$, and the gradient is the softmax."),
+        ],
     )
 
 

@@ -2,7 +2,8 @@
 
 ``h = act(W1 x + b1)``, ``ŷ = W2 h + b2``, ``L = ½‖ŷ − y‖²``. SymPy differentiates the loss with respect
 to every parameter; the backprop formulas (δ₂ = ŷ − y, δ₁ = W2ᵀδ₂ ⊙ act′(a), …) are proven equal to it.
-For sigmoid and tanh the pre-activations are ``±ln k``, so every activation and gradient is a fraction.
+For sigmoid and tanh the pre-activations are chosen logarithms (``SMOOTH_POINTS``), so every activation and
+gradient is a fraction with a small denominator.
 """
 
 
@@ -13,6 +14,7 @@ from sympy import Heaviside, Max, exp, log, tanh
 from derivbook.authoring import (
     AnswerPart,
     Math,
+    Mistake,
     Param,
     Problem,
     Step,
@@ -82,6 +84,12 @@ def _concrete(expr, activation: str):
     return expr.rewrite(exp) if expr.has(tanh) else expr
 
 
+# Pre-activations whose activations and slopes share one small denominator: σ(0) = 1/2, σ(±ln 3) = 3/4, 1/4
+# (slopes 1/4, 3/16); tanh(±ln 2) = ±3/5, tanh(±ln 3) = ±4/5 (slopes 16/25, 9/25). Hand arithmetic stays in
+# quarters or fifths, not products of unrelated denominators.
+SMOOTH_POINTS = {"sigmoid": (0, log(3), -log(3)), "tanh": (log(2), -log(2), log(3), -log(3))}
+
+
 def _draw(dice, activation: str, n_in: int, n_h: int, n_out: int) -> dict:
     for _ in range(300):
         x = int_matrix(dice, n_in, 1, -2, 2)
@@ -89,15 +97,23 @@ def _draw(dice, activation: str, n_in: int, n_h: int, n_out: int) -> dict:
         if activation == "relu":
             b1 = int_matrix(dice, n_h, 1, -2, 2)
             pre = w1 * x + b1
-            if any(v == 0 for v in pre) or all(v < 0 for v in pre):
+            # never at the kink; some unit active; with two or more units one is off, so the gate shows
+            if any(v == 0 for v in pre) or all(v < 0 for v in pre) or (n_h > 1 and all(v > 0 for v in pre)):
                 continue
-        else:  # choose b1 so that every pre-activation is ±ln k and the activations are fractions
-            targets = [dice.sign() * log(dice.integer(2, 4)) for _ in range(n_h)]
-            b1 = sympy.Matrix(targets) - w1 * x
+        else:  # choose b1 so that every pre-activation is one of the points above
+            pre = sympy.Matrix([dice.choice(SMOOTH_POINTS[activation]) for _ in range(n_h)])
+            b1 = pre - w1 * x
         w2 = int_matrix(dice, n_out, n_h, -2, 2)
         b2 = int_matrix(dice, n_out, 1, -1, 1)
-        y = int_matrix(dice, n_out, 1, -2, 2)
-        if all(v != 0 for v in w2) and any(v != 0 for v in x):
+        # every input and weight row counts: no zero column of dW1, no hidden unit cut off from x or from y
+        if any(v == 0 for v in w2) or any(v == 0 for v in x) or any(not any(w1.row(r)) for r in range(n_h)):
+            continue
+        out = w2 * pre.applyfunc(lambda a: ACT[activation].subs(t, a).rewrite(exp)) + b2
+        # an integer target near each output, never on it: every output is wrong (no gradient vanishes by
+        # accident) but by at most 2, so the backward pass stays small by hand
+        y = out.applyfunc(lambda o: sympy.floor(o + sympy.Rational(1, 2)) + dice.choice((-2, -1, 1, 2) if o.is_Integer else (-1, 0, 1)))
+        slope = pre.applyfunc(lambda a: ACT_PRIME[activation].subs(t, a).rewrite(exp))
+        if any(sympy.matrix_multiply_elementwise(w2.T * (out - y), slope)):  # the first layer learns something
             return {"x": x, "y": y, "W1": w1, "b1": b1, "W2": w2, "b2": b2}
     raise RuntimeError("no network found in 300 draws")
 
@@ -107,6 +123,41 @@ def _values(expr, net: dict, numbers: dict, activation: str):
     for name, value in numbers.items():
         mapping.update(zip(net[name], value))
     return expr.xreplace(mapping).applyfunc(lambda e: _concrete(e, activation))
+
+
+def _mistakes(numbers: dict, pre, hidden, delta2, back, grads: dict, act: str) -> list:
+    """The usual wrong gradients, computed from the same forward and backward pass."""
+    x = numbers["x"]
+    mistakes = [
+        Mistake("loss", "missing-half", (delta2.T * delta2)[0],
+                r"This is $\lVert \hat y - y\rVert^2$: the loss is $L = \tfrac12 \lVert \hat y - y\rVert^2$."),
+        Mistake("db2", "residual-sign", list(-delta2),
+                r"This is $y - \hat y$: the derivative of $\tfrac12 \lVert \hat y - y\rVert^2$ with respect to "
+                r"$\hat y$ is $\hat y - y$."),
+        Mistake("dW2", "pre-activation-not-activation", delta2 * pre.T,
+                r"This is $\delta_2 a^{\top}$: $\hat y = W_2 h + b_2$ multiplies the activations $h$, so "
+                r"$\partial L/\partial W_2 = \delta_2 h^{\top}$, not the pre-activations $a$."),
+        Mistake("dW1", "missing-activation-derivative", back * x.T,
+                rf"The factor ${act}'(a)$ is missing: the gradient passes back through the activation, "
+                rf"$\delta_1 = (W_2^{{\top}}\delta_2) \odot {act}'(a)$, before $\partial L/\partial W_1 = \delta_1 x^{{\top}}$."),
+        Mistake("db1", "missing-activation-derivative", list(back),
+                rf"This is $W_2^{{\top}}\delta_2$ without the factor ${act}'(a)$: "
+                rf"$\partial L/\partial b_1 = \delta_1 = (W_2^{{\top}}\delta_2) \odot {act}'(a)$."),
+    ]
+    delta1 = sympy.Matrix(grads["db1"])
+    if x.rows == delta1.rows:  # a transposed gradient has the right shape only when W_1 is square
+        mistakes.append(Mistake("dW1", "transposed", x * delta1.T,
+                                r"This is $x\,\delta_1^{\top}$, the transpose: entry $(i, j)$ of "
+                                r"$\partial L/\partial W_1$ is $\delta_{1,i}\, x_j$, so it is $\delta_1 x^{\top}$, shaped like $W_1$."))
+    if hidden.rows == delta2.rows:
+        mistakes.append(Mistake("dW2", "transposed", hidden * delta2.T,
+                                r"This is $h\,\delta_2^{\top}$, the transpose: entry $(i, j)$ of "
+                                r"$\partial L/\partial W_2$ is $\delta_{2,i}\, h_j$, so it is $\delta_2 h^{\top}$, shaped like $W_2$."))
+    return mistakes
+
+
+SLOPE_REASONS = {"relu": "1 where $a > 0$, else 0", "sigmoid": r"$\sigma'(a) = \sigma(a)\,(1 - \sigma(a))$",
+                 "tanh": r"$\tanh'(a) = 1 - \tanh^2 a$"}
 
 
 def generate(params: dict, dice) -> Problem:
@@ -119,36 +170,46 @@ def generate(params: dict, dice) -> Problem:
     loss = _values(sympy.Matrix([net["loss"]]), net, numbers, activation)[0]
     grads = {name: _values(general["grads"][name], net, numbers, activation) for name in PARTS}
     delta2 = out - numbers["y"]
+    back = numbers["W2"].T * delta2
     slope = pre.applyfunc(lambda a: ACT_PRIME[activation].subs(t, a).rewrite(exp))
     act = ACT_TEX[activation]
     steps = [
         "The general result",
-        Step(Tex(r"\delta_2 = \frac{\partial L}{\partial \hat y}"), Tex(r"\hat y - y"), "derivative of $\\tfrac12\\lVert \\hat y - y\\rVert^2$"),
-        Step(Tex(r"\frac{\partial L}{\partial W_2},\ \frac{\partial L}{\partial b_2}"), Tex(r"\delta_2 h^{\top},\ \delta_2"), "$\\hat y = W_2 h + b_2$"),
-        Step(Tex(r"\delta_1 = \frac{\partial L}{\partial a}"), Tex(rf"(W_2^{{\top}}\delta_2) \odot {act}'(a)"), "back through $W_2$ and the activation"),
-        Step(Tex(r"\frac{\partial L}{\partial W_1},\ \frac{\partial L}{\partial b_1}"), Tex(r"\delta_1 x^{\top},\ \delta_1"), "SymPy's derivative equals each formula"),
+        Step(Tex(r"\delta_2 = \frac{\partial L}{\partial \hat y}"), Tex(r"\hat y - y"), r"derivative of $\tfrac12\lVert \hat y - y\rVert^2$"),
+        Step(Tex(r"\frac{\partial L}{\partial W_2},\ \frac{\partial L}{\partial b_2}"), Tex(r"\delta_2 h^{\top},\ \delta_2"),
+             r"chain rule through $\hat y_i = \sum_j (W_2)_{ij} h_j + (b_2)_i$"),
+        Step(Tex(r"\delta_1 = \frac{\partial L}{\partial a}"), Tex(rf"(W_2^{{\top}}\delta_2) \odot {act}'(a)"),
+             r"chain rule: $\partial \hat y/\partial h = W_2$, then the activation entry by entry"),
+        Step(Tex(r"\frac{\partial L}{\partial W_1},\ \frac{\partial L}{\partial b_1}"), Tex(r"\delta_1 x^{\top},\ \delta_1"),
+             r"as for layer 2, through $a = W_1 x + b_1$"),
         "Your numbers: forward",
         Step(Tex(r"a = W_1 x + b_1"), list(pre), "pre-activations"),
         Step(Tex(rf"h = {act}(a)"), list(hidden), "hidden activations"),
         Step(Tex(r"\hat y = W_2 h + b_2"), list(out), "output"),
-        Step(Tex("L"), loss, "$\\tfrac12 \\lVert \\hat y - y\\rVert^2$"),
+        Step(Tex("L"), loss, r"$\tfrac12 \lVert \hat y - y\rVert^2$"),
         "Your numbers: backward",
-        Step(Tex(r"\delta_2"), list(delta2), "$\\hat y - y$"),
-        Step(Tex(rf"{act}'(a)"), list(slope), {"relu": "1 where $a > 0$, else 0", "sigmoid": "$\\sigma(a)(1 - \\sigma(a))$", "tanh": "$1 - \\tanh^2 a$"}[activation]),
-        Step(Tex(r"\delta_1"), list(grads["db1"]), "$(W_2^{\\top}\\delta_2) \\odot$ slope"),
+        Step(Tex(r"\delta_2"), list(delta2), r"$\hat y - y$"),
+        Step(Tex(r"\partial L/\partial W_2 = \delta_2 h^{\top}"), grads["dW2"], r"outer product: entry $(i, j)$ is $\delta_{2,i} h_j$"),
+        Step(Tex(r"\partial L/\partial b_2"), list(grads["db2"]), r"$\delta_2$"),
+        Step(Tex(r"W_2^{\top}\delta_2"), list(back), "the error sent back to $h$"),
+        Step(Tex(rf"{act}'(a)"), list(slope), SLOPE_REASONS[activation]),
+        Step(Tex(r"\delta_1"), list(grads["db1"]), rf"$(W_2^{{\top}}\delta_2) \odot {act}'(a)$, entry by entry"),
+        Step(Tex(r"\partial L/\partial W_1 = \delta_1 x^{\top}"), grads["dW1"], r"outer product: entry $(i, j)$ is $\delta_{1,i} x_j$"),
+        Step(Tex(r"\partial L/\partial b_1"), list(grads["db1"]), r"$\delta_1$"),
     ]
     return Problem(
         inputs={name: (list(numbers[name]) if numbers[name].cols == 1 else numbers[name]) for name in ("x", "y", "W1", "b1", "W2", "b2")},
         statement=[
-            ("A network computes ", Math(Tex(rf"h = {act}(W_1 x + b_1)")), ", ", Math(Tex(r"\hat y = W_2 h + b_2")),
-             " and the loss ", Math(Tex(r"L = \tfrac12 \lVert \hat y - y\rVert^2")), ", with"),
-            (Math((Tex("W_1"), numbers["W1"])), ", ", Math((Tex("b_1"), list(numbers["b1"]))), ", ",
-             Math((Tex("W_2"), numbers["W2"])), ", ", Math((Tex("b_2"), list(numbers["b2"]))), ","),
+            ("A network computes ", Math(Tex(r"a = W_1 x + b_1")), ", ", Math(Tex(rf"h = {act}(a)")), ", ",
+             Math(Tex(r"\hat y = W_2 h + b_2")), " and the loss ", Math(Tex(r"L = \tfrac12 \lVert \hat y - y\rVert^2")), ", with"),
+            (Math((Tex("W_1"), numbers["W1"])), ", ", Math((Tex("b_1"), list(numbers["b1"])))),
+            (Math((Tex("W_2"), numbers["W2"])), ", ", Math((Tex("b_2"), list(numbers["b2"])))),
             ("input ", Math((Tex("x"), list(numbers["x"]))), " and target ", Math((Tex("y"), list(numbers["y"]))), "."),
         ],
         tasks=[
             ("Run the forward pass and compute ", Math(Tex("L")), "."),
-            ("Compute all parameter gradients by the chain rule."),
+            ("Compute the gradients ", Math(Tex(r"\partial L/\partial W_1")), ", ", Math(Tex(r"\partial L/\partial b_1")), ", ",
+             Math(Tex(r"\partial L/\partial W_2")), " and ", Math(Tex(r"\partial L/\partial b_2")), " by the chain rule."),
         ],
         steps=steps,
         answer={
@@ -158,6 +219,7 @@ def generate(params: dict, dice) -> Problem:
             "dW2": AnswerPart("dW2", Tex(r"\partial L/\partial W_2"), grads["dW2"]),
             "db2": AnswerPart("db2", Tex(r"\partial L/\partial b_2"), list(grads["db2"])),
         },
+        mistakes=_mistakes(numbers, pre, hidden, delta2, back, grads, act),
     )
 
 

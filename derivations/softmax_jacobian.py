@@ -11,6 +11,7 @@ from sympy import IndexedBase, KroneckerDelta, Q, Sum, exp, log, refine, symbols
 from derivbook.authoring import (
     AnswerPart,
     Math,
+    Mistake,
     Param,
     Problem,
     Step,
@@ -31,13 +32,19 @@ PARAMS = (Param("n", int, 3, "number of logits", low=2, high=6),)
 z, s = IndexedBase("z"), IndexedBase("s")
 i, j, k, n = symbols("i j k n", integer=True, positive=True)
 
+# The quotient rule's form of the derivative, as printed; derive() proves the expression behind it.
+QUOTIENT_TEX = Tex(r"\frac{\delta_{ij}\, e^{z_i} \sum_{k=1}^{n} e^{z_k} - e^{z_i} e^{z_j}}{\bigl(\sum_{k=1}^{n} e^{z_k}\bigr)^{2}}")
+
 
 @derive_once
 def derive() -> dict:
-    """The general result for symbolic n, with the textbook form proven equal to SymPy's derivative."""
+    """The general result for symbolic n: SymPy's derivative, proven equal to the quotient rule's form and
+    to the textbook ``s_i(δ_ij − s_j)``."""
     total = Sum(exp(z[k]), (k, 1, n))
     softmax = exp(z[i]) / total
     derivative = refine(sympy.diff(softmax, z[j]).doit(), Q.le(j, n) & Q.ge(j, 1))
+    quotient = (KroneckerDelta(i, j) * exp(z[i]) * total - exp(z[i]) * exp(z[j])) / total**2
+    prove_equal(derivative, quotient, "softmax Jacobian by the quotient rule")
     claim = softmax * (KroneckerDelta(i, j) - exp(z[j]) / total)
     prove_equal(derivative, claim, "softmax Jacobian")
     return {"softmax": softmax, "derivative": derivative, "claim": claim}
@@ -49,6 +56,23 @@ def _draw_weights(dice, size: int) -> list[int]:
         weights = [dice.integer(1, high) for _ in range(size)]
         if len(set(weights)) > 1:
             return weights
+
+
+def _mistakes(probs: list) -> list:
+    """The usual wrong Jacobians, computed from the same probabilities."""
+    column = sympy.Matrix(probs)
+    diagonal, outer = sympy.diag(*probs), column * column.T
+    return [
+        Mistake("jacobian", "no-outer-product", diagonal,
+                r"This is $\operatorname{diag}(s)$: the term $-s_i s_j$ is missing. The normaliser "
+                r"$\sum_k e^{z_k}$ depends on every $z_j$, so every entry gets $-s_i s_j$, not only the diagonal."),
+        Mistake("jacobian", "sign-flipped", outer - diagonal,
+                r"The signs are reversed: $J = \operatorname{diag}(s) - s s^{\top}$, so the diagonal entries "
+                r"$s_i(1 - s_i)$ are positive and the off-diagonal entries $-s_i s_j$ negative."),
+        Mistake("jacobian", "missing-diagonal-term", -outer,
+                r"Only $-s s^{\top}$: the quotient rule's first term, $\delta_{ij} s_i$ from differentiating the "
+                r"numerator $e^{z_i}$, is missing on the diagonal."),
+    ]
 
 
 def generate(params: dict, dice) -> Problem:
@@ -65,13 +89,15 @@ def generate(params: dict, dice) -> Problem:
     steps = [
         "The general result",
         Step(Tex("s_i"), general["softmax"], "definition of softmax"),
-        Step(Tex(r"\frac{\partial s_i}{\partial z_j}"), general["derivative"], "quotient rule (SymPy's derivative)"),
-        Step(Tex(""), s[i] * (KroneckerDelta(i, j) - s[j]), "factor out $s_i$; SymPy proves the forms equal"),
+        Step(Tex(r"\frac{\partial s_i}{\partial z_j}"), QUOTIENT_TEX,
+             r"quotient rule: $\partial e^{z_i}/\partial z_j = \delta_{ij} e^{z_i}$, $\partial \sum_k e^{z_k}/\partial z_j = e^{z_j}$"),
+        Step(Tex(""), s[i] * (KroneckerDelta(i, j) - s[j]), r"split the fraction; $e^{z_i}/\sum_k e^{z_k} = s_i$"),
+        Step(Tex("J"), Tex(r"\operatorname{diag}(s) - s s^{\top}"), r"$\delta_{ij} s_i$ is $\operatorname{diag}(s)$, $s_i s_j$ is $s s^{\top}$"),
         "Your numbers",
-        Step(Tex(r"e^{z}"), weights, r"$e^{\ln w} = w$ for each logit"),
+        Step(Tex(r"e^{z}"), weights, r"$e^{\ln a} = a$ for each logit"),
         Step(Tex(r"\textstyle\sum_k e^{z_k}"), total, "the normaliser"),
         Step(Tex("s"), probs, r"divide each $e^{z_i}$ by the normaliser"),
-        Step(Tex(r"J = \operatorname{diag}(s) - s s^{\top}"), jacobian, r"$s_i(\delta_{ij} - s_j)$ entry by entry"),
+        Step(Tex("J"), jacobian, r"$s_i(\delta_{ij} - s_j)$ entry by entry"),
     ]
     return Problem(
         inputs={"z": logits},
@@ -85,6 +111,7 @@ def generate(params: dict, dice) -> Problem:
             "softmax": AnswerPart("softmax", Tex("s"), probs),
             "jacobian": AnswerPart("jacobian", Tex("J"), jacobian),
         },
+        mistakes=_mistakes(probs),
     )
 
 

@@ -23,7 +23,7 @@ CATALOG = {  # id: (inputs, answer parts), as CATALOG.md names them
     "activation-derivatives": ({"x"}, {"sigmoid", "tanh", "relu", "gelu"}),
     "mlp-backprop": ({"x", "y", "W1", "b1", "W2", "b2"}, {"loss", "dW1", "db1", "dW2", "db2"}),
     "gradient-descent": ({"A", "b", "x0", "eta", "steps"}, {"x_star", "eta_max", "iterates"}),
-    "lr-schedule": ({"peak", "min_lr", "warmup", "total", "steps"}, {"lr"}),
+    "lr-schedule": ({"peak", "min_lr", "warmup", "total", "steps"}, {"lr", "at_warmup", "at_end"}),
     "gradient-clipping": ({"grads", "max_norm"}, {"total_norm", "scale", "clipped"}),
     "layernorm-gradient": ({"x", "gamma", "beta", "g"}, {"y", "dx"}),
     "attention-backprop": ({"q", "K", "V", "g"}, {"dq", "dK", "dV"}),

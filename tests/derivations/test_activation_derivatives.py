@@ -1,16 +1,23 @@
+import pickle
+from collections import Counter
+
 import pytest
 import sympy
 
+from derivbook import contract
 from derivbook.derivations import activation_derivatives as mod
+from derivbook.mathtex import tex
+from derivbook.model import Step
 from tests.helpers import instances
 
 
 def test_textbook_forms():
-    general = mod.derive()
+    general = mod.derive()  # raises ClaimError unless each textbook form (and Φ' = φ) is proven
     assert set(general["derivatives"]) == {"sigmoid", "tanh", "relu", "gelu"}
+    assert set(general["reasons"]) == set(general["derivatives"])
 
 
-@pytest.mark.parametrize("max_k", [2, 5, 9])
+@pytest.mark.parametrize("max_k", [3, 5, 9])
 def test_instances_are_verified_and_nice(max_k):
     for problem in instances("activation-derivatives", max_k=max_k):
         x = problem.inputs["x"]
@@ -19,3 +26,35 @@ def test_instances_are_verified_and_nice(max_k):
         assert answer["sigmoid"].is_Rational and answer["tanh"].is_Rational
         assert answer["relu"] == (1 if x > 0 else 0)
         assert 0 < float(answer["sigmoid"]) <= 0.25 and 0 < float(answer["tanh"]) < 1
+
+
+def test_reasons_name_the_rules_and_gelu_is_worked_in_its_textbook_form():
+    for problem in instances("activation-derivatives", seeds=6):
+        steps = [step for step in problem.steps if isinstance(step, Step)]
+        reasons = " ".join(step.reason for step in steps)
+        assert "sympy" not in reasons.lower()
+        for rule in ("chain rule", "quotient rule", "product rule", r"\Phi' = \varphi"):
+            assert rule in reasons
+        gelu = next(step for step in steps if tex(step.lhs) == r"\operatorname{GELU}'(x)" and r"\approx" in tex(step.rhs))
+        expected = f"{float(problem.answer['gelu'].value):.4f}"
+        assert tex(gelu.rhs).endswith(expected)  # the worked value is the answer, rounded
+
+
+def test_mistakes_are_kept_on_every_seed():
+    problems = instances("activation-derivatives", max_k=9)
+    assert Counter(m.name for p in problems for m in p.mistakes) == {
+        "sigma-not-derivative": 25, "one-minus-tanh": 25, "missing-x-phi-term": 25, "missing-cdf-term": 25}
+    for problem in problems:
+        x = problem.inputs["x"]
+        wrong = {m.name: m.value for m in problem.mistakes}
+        assert wrong["sigma-not-derivative"] == 1 / (1 + sympy.exp(-x))
+        assert wrong["missing-x-phi-term"] + wrong["missing-cdf-term"] - problem.answer["gelu"].value == 0
+        for m in problem.mistakes:
+            part = problem.answer[m.part]
+            assert contract.distinct(contract.of(part), part.value, m.value)
+
+
+def test_printing_survives_a_trip_between_processes():
+    for problem in instances("activation-derivatives", seeds=4):
+        copy = pickle.loads(pickle.dumps(problem))
+        assert [tex(s.rhs) for s in copy.steps if isinstance(s, Step)] == [tex(s.rhs) for s in problem.steps if isinstance(s, Step)]

@@ -1,7 +1,13 @@
+import pickle
+from collections import Counter
+
 import pytest
 import sympy
 
+from derivbook import contract
 from derivbook.derivations import cross_entropy_gradient as mod
+from derivbook.mathtex import tex
+from derivbook.model import Step
 from tests.helpers import instances, leaves, small_fraction
 
 
@@ -38,3 +44,37 @@ def test_smoothing_of_zero_gives_one_hot_labels():
         probs = [sympy.exp(v) / sum(sympy.exp(w) for w in problem.inputs["z"]) for v in problem.inputs["z"]]
         expected = [p - (1 if i == target else 0) for i, p in enumerate(probs)]
         assert [sympy.nsimplify(g - e) for g, e in zip(problem.answer["grad"].value, expected)] == [0] * len(expected)
+        assert problem.answer["loss"].value == sympy.log(1 / probs[target])  # one logarithm, -ln s_t
+
+
+def test_loss_is_printed_as_one_logarithm_per_prime_and_reasons_are_mathematics():
+    for problem in instances("cross-entropy-gradient", seeds=10):
+        loss = problem.answer["loss"].value
+        logs = [f.args[0] for f in loss.atoms(sympy.log)]
+        assert all(a.is_prime for a in logs) and len(logs) == len(set(logs))
+        printed = [tex(step.rhs) for step in problem.steps if isinstance(step, Step)]
+        assert not any(r"- \ln\left(\sum" in line for line in printed)  # not SymPy's −Σ(−ln Σ e^{z_k} + z_i)y_i
+        assert not any("sympy" in step.reason.lower() for step in problem.steps if isinstance(step, Step))
+
+
+def test_mistakes_are_computed_and_dropped_only_where_they_coincide():
+    smoothed = instances("cross-entropy-gradient")
+    assert Counter(m.name for p in smoothed for m in p.mistakes) == {"sign-flipped": 25, "no-label-smoothing": 50}
+    for problem in smoothed:
+        wrong = {(m.part, m.name): m.value for m in problem.mistakes}
+        assert wrong["grad", "sign-flipped"] == [-g for g in problem.answer["grad"].value]
+        target = problem.inputs["target"]
+        one_hot_grad = wrong["grad", "no-label-smoothing"]
+        assert sum(one_hot_grad) == 0 and one_hot_grad[target] < 0
+        for m in problem.mistakes:
+            part = problem.answer[m.part]
+            assert contract.distinct(contract.of(part), part.value, m.value)
+    hard = instances("cross-entropy-gradient", seeds=5, epsilon=0.0)
+    assert {m.name for p in hard for m in p.mistakes} == {"sign-flipped"}  # no smoothing to forget
+
+
+def test_printing_survives_a_trip_between_processes():
+    for problem in instances("cross-entropy-gradient", seeds=3):
+        copy = pickle.loads(pickle.dumps(problem))
+        assert [tex(s.rhs) for s in copy.steps if isinstance(s, Step)] == [tex(s.rhs) for s in problem.steps if isinstance(s, Step)]
+        assert tex(copy.answer["loss"].value) == tex(problem.answer["loss"].value)

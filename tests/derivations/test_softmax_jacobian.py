@@ -1,15 +1,21 @@
+import pickle
+import re
+from collections import Counter
+
 import pytest
 import sympy
 
+from derivbook import contract
 from derivbook.derivations import softmax_jacobian as mod
 from derivbook.engine import make_problem
-from derivbook.model import VerificationError
+from derivbook.mathtex import tex
+from derivbook.model import Step, VerificationError
 from derivbook.registry import get
 from tests.helpers import instances, leaves, small_fraction
 
 
 def test_general_derivative_is_the_textbook_form():
-    general = mod.derive()  # raises ClaimError if SymPy's derivative differs from s_i(δ_ij − s_j)
+    general = mod.derive()  # raises ClaimError if SymPy's derivative differs from the quotient form or s_i(δ_ij − s_j)
     assert general["derivative"].has(sympy.KroneckerDelta)
 
 
@@ -34,6 +40,35 @@ def test_instances_are_verified_and_nice(n):
         assert sum(problem.answer["softmax"].value) == 1
         jacobian = problem.answer["jacobian"].value
         assert jacobian.shape == (n, n) and jacobian == jacobian.T
+
+
+def test_reasons_are_mathematics_and_the_quotient_form_is_printed():
+    problem = instances("softmax-jacobian", seeds=1)[0]
+    reasons = [step.reason for step in problem.steps if isinstance(step, Step)]
+    assert not any("sympy" in reason.lower() for reason in reasons)
+    assert any("quotient rule" in reason for reason in reasons)
+    assert any(step.rhs is mod.QUOTIENT_TEX for step in problem.steps if isinstance(step, Step))
+
+
+def test_mistakes_are_the_usual_wrong_jacobians_and_always_kept():
+    problems = instances("softmax-jacobian", n=3)
+    assert Counter(m.name for p in problems for m in p.mistakes) == {
+        "no-outer-product": 25, "sign-flipped": 25, "missing-diagonal-term": 25}
+    for problem in problems:
+        s = sympy.Matrix(problem.answer["softmax"].value)
+        wrong = {m.name: m.value for m in problem.mistakes}
+        assert wrong["no-outer-product"] == sympy.diag(*s)
+        assert wrong["sign-flipped"] == -problem.answer["jacobian"].value
+        assert wrong["missing-diagonal-term"] == -s * s.T
+        part = problem.answer["jacobian"]
+        assert all(contract.distinct(contract.of(part), part.value, m.value) for m in problem.mistakes)
+        assert all(re.fullmatch(r"[a-z]+(-[a-z]+)*", m.name) and m.explanation.count("$") % 2 == 0 for m in problem.mistakes)
+
+
+def test_printing_survives_a_trip_between_processes():
+    for problem in instances("softmax-jacobian", seeds=3):
+        copy = pickle.loads(pickle.dumps(problem))
+        assert [tex(s.rhs) for s in copy.steps if isinstance(s, Step)] == [tex(s.rhs) for s in problem.steps if isinstance(s, Step)]
 
 
 def test_a_wrong_answer_is_never_passed(monkeypatch):
