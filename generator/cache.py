@@ -1,8 +1,9 @@
 """The on-disk cache: general derivations, precompiled preambles, compiled PDFs and whole builds.
 
-Everything is keyed by content: a derivation's result by its module's source, the SymPy version and its
-arguments; a PDF by the bytes of its LaTeX and the pdflatex version; a whole build by its inputs and the
-source of the whole package. A stale entry can never be used, only left behind; ``make clean`` (or
+Everything is keyed by content: a derivation's result by the package's source (and, for a derivation from
+outside the package, the source of its own folder), the SymPy version and its arguments; a PDF by the bytes
+of its LaTeX and the pdflatex version; a whole build by its inputs, the source of the whole package and of
+the derivations outside it. A stale entry can never be used, only left behind; ``make clean`` (or
 ``rm -r`` of the folder) empties it. ``DERIVBOOK_CACHE`` moves it, ``DERIVBOOK_CACHE=off`` turns it off.
 """
 
@@ -14,6 +15,7 @@ import importlib.util
 import os
 import pickle
 import re
+import sys
 import tempfile
 from pathlib import Path
 
@@ -55,6 +57,22 @@ def code_version() -> str:
         files = sorted(p for p in folder.glob("*") if p.suffix in (".py", ".j2")) + sorted(folder.glob("html/*.j2"))
         parts += [f"{package}/{p.relative_to(folder)}\0".encode() + p.read_bytes() for p in files]
     return digest(sympy_version(), *parts)
+
+
+def source_digest(folder: Path) -> str:
+    """A digest of the Python files of a folder of derivations (tests apart): their names and bytes."""
+    files = sorted(p for p in Path(folder).glob("*.py") if not p.name.startswith("test_") and p.name != "conftest.py")
+    return digest(*[p.name.encode() + b"\0" + p.read_bytes() for p in files])
+
+
+def module_source(module_name: str) -> str:
+    """What a derive-once result depends on besides the package: nothing for the package's own modules; for
+    any other (a derivation from a folder or a pack), the source of its folder (itself and helpers beside
+    it), so editing either derives afresh."""
+    if module_name == "derivbook" or module_name.startswith("derivbook."):
+        return ""
+    file = getattr(sys.modules.get(module_name), "__file__", None)
+    return source_digest(Path(file).parent) if file else ""
 
 
 @functools.lru_cache(maxsize=1)
@@ -102,8 +120,9 @@ def derive_once(function):
     """Memoise a derivation's general result in memory and on disk (pickled SymPy objects).
 
     The key is the source of the whole package (the derivation and the helpers that prove its claims,
-    such as ``prove_equal``), the SymPy version and the arguments: editing any of them, or upgrading
-    SymPy, derives and proves afresh. Use it instead of ``functools.lru_cache`` on ``derive``.
+    such as ``prove_equal``), for a derivation outside the package the source of its own folder
+    (``module_source``), the SymPy version and the arguments: editing any of them, or upgrading SymPy,
+    derives and proves afresh. Use it instead of ``functools.lru_cache`` on ``derive``.
     """
     memory: dict = {}
 
@@ -111,7 +130,8 @@ def derive_once(function):
     def wrapper(*args):
         if args in memory:
             return memory[args]
-        key = digest("derive", function.__module__, function.__qualname__, code_version(), repr(args))
+        key = digest("derive", function.__module__, function.__qualname__, code_version(),
+                     module_source(function.__module__), repr(args))
         cached = load("derive", key)
         if cached is not None:
             try:
@@ -132,7 +152,8 @@ def derive_once(function):
 
 
 def build_key(spec_bytes: bytes, roster_bytes: bytes | None, options: dict, tex: str) -> str:
-    """The key of a whole build: its input bytes, its options, the package source and the tools."""
+    """The key of a whole build: its input bytes, its options (with the digest of the derivations outside
+    the package, ``registry.fingerprint``), the package source and the tools."""
     import sys
 
     return digest("build", code_version(), tex, sys.version_info[:2], spec_bytes, roster_bytes or b"", sorted(options.items()))

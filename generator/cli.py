@@ -13,10 +13,20 @@ from pathlib import Path
 
 import click
 
-from derivbook import cache
+from derivbook import __version__, cache
 from derivbook.model import BuildError, UserError
 
 DEFAULT_WORKBOOK = "llm-foundations"
+
+
+def derivations_option(command):
+    """``--derivations DIR`` (repeatable), passed to the command as ``folders``: derivations of one's own,
+    searched beside the package's, installed packs' and DERIVBOOK_PATH's (``registry.Catalog``)."""
+    return click.option(
+        "--derivations", "folders", multiple=True, metavar="DIR",
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        help="A folder of your own derivations (repeatable; DERIVBOOK_PATH lists more).",
+    )(command)
 
 
 def bundled_spec(name: str) -> Path | None:
@@ -94,18 +104,24 @@ def _interrupt(signum, frame):
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="derivbook", message="%(prog)s %(version)s")
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 def main(debug: bool) -> None:
     """Printable, verified workbooks for the mathematics behind machine learning."""
 
 
 @main.command("list", cls=Command)
-def list_command() -> None:
-    """The catalog: id, topic, title, parameters and their defaults."""
-    from derivbook.registry import catalog
+@derivations_option
+def list_command(folders: tuple[Path, ...]) -> None:
+    """The catalog: id, topic, title, parameters and their defaults (and where your own are)."""
+    from derivbook.registry import Catalog
 
-    for derivation in catalog().values():
-        click.echo(f"{derivation.id:<28} {derivation.topic:<15} {derivation.title.replace('$', '')}")
+    found = list(Catalog(folders).values())
+    width = max([28, *(len(d.id) for d in found)]), max([15, *(len(d.topic) for d in found)])
+    for derivation in found:
+        click.echo(f"{derivation.id:<{width[0]}} {derivation.topic:<{width[1]}} {derivation.title.replace('$', '')}")
+        if not derivation.builtin:
+            click.echo(f"{'':<30}from {derivation.path}")
         for p in derivation.params:
             click.echo(f"{'':<30}{p.name} = {p.default!r}  ({p.allowed()}; {p.help})")
 
@@ -128,14 +144,15 @@ def _overrides(sets: tuple[str, ...], derivation_id: str) -> dict:
 @click.argument("derivation_id", metavar="ID")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=1, show_default=True, help="Problem seed.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="A parameter, e.g. n=4.")
-def show(derivation_id: str, seed: int, sets: tuple[str, ...]) -> None:
+@derivations_option
+def show(derivation_id: str, seed: int, sets: tuple[str, ...], folders: tuple[Path, ...]) -> None:
     """One problem and its worked solution, in the terminal."""
     from derivbook.engine import make_problem
     from derivbook.params import resolve
     from derivbook.plaintext import problem_text
-    from derivbook.registry import get
+    from derivbook.registry import Catalog
 
-    derivation = get(derivation_id, "show")
+    derivation = Catalog(folders).lookup(derivation_id, "show")
     declared = {p.name: p for p in derivation.params}
     given = {}
     for key, value in _overrides(sets, derivation_id).items():
@@ -163,7 +180,8 @@ def show(derivation_id: str, seed: int, sets: tuple[str, ...]) -> None:
 @click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
               help="Where variants are derived and documents compiled.")
 @click.option("--scheduler", metavar="ADDRESS", help="The Dask scheduler, e.g. tcp://10.0.0.5:8786 (with --executor dask).")
-def build(spec, seed, variants, roster, sets, out, paper, formats, jobs, only, no_cache, executor, scheduler) -> None:
+@derivations_option
+def build(spec, seed, variants, roster, sets, out, paper, formats, jobs, only, no_cache, executor, scheduler, folders) -> None:
     """Build a workbook's worksheets, answer keys and answers.json (default: the LLM Foundations workbook)."""
     from derivbook.build_options import FORMATS
 
@@ -177,13 +195,14 @@ def build(spec, seed, variants, roster, sets, out, paper, formats, jobs, only, n
     spec_path = resolve_spec(spec)
     options = dict(seed=seed, variants=variants, sets=tuple(sets), paper=paper, formats=chosen, only=only)
     cache.set_enabled(not no_cache)
-    key = _unchanged_build(spec_path, roster, options, out, started)
+    key = _unchanged_build(spec_path, roster, options, out, started, folders)
     if key is True:
         return
     from derivbook import parallel
     from derivbook import spec as specs
 
-    workbook = specs.load(spec_path, seed=seed, variants=variants, roster=roster, paper=paper, sets=sets)
+    workbook = specs.load(spec_path, seed=seed, variants=variants, roster=roster, paper=paper, sets=sets,
+                          derivations=folders)
     out_dir = out or Path("build") / workbook.name
     jobs = jobs or os.cpu_count() or 1
     wanted = parallel.helpers_wanted(len(workbook.students), jobs, only, len(workbook.requests)) if executor == "local" else 0
@@ -235,13 +254,17 @@ def _executor(kind: str, scheduler: str | None):
         client.close()
 
 
-def _unchanged_build(spec_path: Path, roster: Path | None, options: dict, out: Path | None, started: float):
+def _unchanged_build(spec_path: Path, roster: Path | None, options: dict, out: Path | None, started: float,
+                     folders: tuple[Path, ...] = ()):
     """Publish a cached build made from exactly these inputs (True), else return the key to store it under.
 
-    Runs before SymPy or the derivations are imported: an unchanged rebuild costs reading the inputs.
+    The inputs include the source of every derivation outside the package the build could use (the spec's
+    ``derivations`` folders, ``folders``, DERIVBOOK_PATH, installed packs). Runs before SymPy or the
+    derivations are imported: an unchanged rebuild costs reading the inputs.
     """
     import tomllib
 
+    from derivbook import registry
     from derivbook.output import publish
     from derivbook.texbuild import tex_version
 
@@ -252,7 +275,9 @@ def _unchanged_build(spec_path: Path, roster: Path | None, options: dict, out: P
         data = tomllib.loads(spec_bytes.decode("utf-8"))
         named = roster or (spec_path.parent / data["roster"] if isinstance(data.get("roster"), str) and not options["variants"] else None)
         roster_bytes = named.read_bytes() if named else None
-    except (OSError, ValueError, UnicodeDecodeError, TypeError):
+        spec_folders = registry.folders(data.get("derivations", []), spec_path.parent, str(spec_path))
+        options = {**options, "derivations": registry.fingerprint([*spec_folders, *folders])}
+    except (OSError, ValueError, UnicodeDecodeError, TypeError, UserError):
         return None  # the full build reports the problem
     if "pdf" in options["formats"] and shutil.which("pdflatex") is None:
         return None
@@ -278,12 +303,14 @@ def _notice(text: str) -> None:
 @main.command(cls=Command)
 @click.option("--seeds", type=click.IntRange(1, 100000), default=20, show_default=True, help="Seeds per parameter set.")
 @click.option("--only", multiple=True, metavar="ID", help="Check only these derivations.")
-def check(seeds: int, only: tuple[str, ...]) -> None:
+@derivations_option
+def check(seeds: int, only: tuple[str, ...], folders: tuple[Path, ...]) -> None:
     """Every derivation over many seeds and the edges of its parameter ranges, both verifications."""
     from derivbook.checking import check_derivation
-    from derivbook.registry import catalog, get
+    from derivbook.registry import Catalog
 
-    chosen = [get(i, "--only") for i in only] if only else list(catalog().values())
+    catalog = Catalog(folders)
+    chosen = [catalog.lookup(i, "--only") for i in only] if only else list(catalog.values())
     failed = 0
     click.echo(f"{'derivation':<28} {'instances':>9} {'failures':>8} {'seconds':>8}")
     for derivation in chosen:

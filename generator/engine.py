@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from derivbook.model import BuildError, Problem, VerificationError
 from derivbook.registry import Derivation, get
@@ -96,8 +97,8 @@ def make_problem(derivation: Derivation, params: dict, seed: int, budget: float 
             numeric_where = check_answers(claimed, numeric, numeric_mismatch)
     except BuildError:
         raise
-    except Exception as error:  # a derivation's own failure is a failed build, named by id and seed
-        raise BuildError(f"{derivation.id} (seed {seed}): {type(error).__name__}: {error}") from error
+    except Exception as error:  # a derivation's own failure is a failed build, named by id, seed and line
+        raise BuildError(f"{derivation.id} (seed {seed}): {type(error).__name__}: {error}{_line_of(error, derivation)}") from error
     inexact = inexact_part(claimed)
     if inexact is not None:
         raise VerificationError(f"{derivation.id} (seed {seed}): answer {inexact} is a float, not an exact value")
@@ -107,6 +108,16 @@ def make_problem(derivation: Derivation, params: dict, seed: int, budget: float 
             raise VerificationError(f"{derivation.id} (seed {seed}): answer {where} failed the {kind} check")
     problem.mistakes = telling_mistakes(problem, f"{derivation.id} (seed {seed})")
     return problem
+
+
+def _line_of(error: Exception, derivation: Derivation) -> str:
+    """`` (at FILE:LINE)``: the derivation's own line where ``error`` was raised (or passed through last)."""
+    line, frame, file = None, error.__traceback__, Path(derivation.path).resolve()
+    while frame is not None:
+        if Path(frame.tb_frame.f_code.co_filename).resolve() == file:
+            line = frame.tb_lineno
+        frame = frame.tb_next
+    return f" (at {derivation.path}:{line})" if line else ""
 
 
 def telling_mistakes(problem: Problem, what: str) -> list:
@@ -164,9 +175,10 @@ def derive_part(unit: tuple) -> tuple[list[list[Problem]], tuple | None]:
     return made, None
 
 
-def request(derivation_id: str, params: dict, key: str, where: str, **extra) -> Request:
-    """A validated Request for a derivation id and its (partial) parameters."""
+def request(derivation: str | Derivation, params: dict, key: str, where: str, **extra) -> Request:
+    """A validated Request for a derivation (or a built-in derivation's id) and its (partial) parameters."""
     from derivbook.params import resolve
 
-    derivation = get(derivation_id, where)
+    if isinstance(derivation, str):
+        derivation = get(derivation, where)
     return Request(derivation, resolve(derivation.params, params, where), key, **extra)

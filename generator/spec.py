@@ -11,13 +11,13 @@ from pathlib import Path
 
 from derivbook.engine import Request, request
 from derivbook.model import UserError
-from derivbook.registry import get
+from derivbook.registry import Catalog, folders
 from derivbook.typeset import unprintable
 
 PAPERS = ("a4", "letter")
 MAX_VARIANTS = 5000
 MAX_TEXT = {"title": 120, "course": 120, "instructions": 600, "name": 80}
-SPEC_KEYS = ("title", "course", "instructions", "seed", "paper", "variants", "roster", "problem")
+SPEC_KEYS = ("title", "course", "instructions", "seed", "paper", "variants", "roster", "derivations", "problem")
 PROBLEM_KEYS = ("derivation", "points", "space")
 DEFAULT_SPACE = 6.0  # centimetres of room under each problem on the worksheet
 DEFAULT_INSTRUCTIONS = (
@@ -115,8 +115,13 @@ def load(
     roster: Path | None = None,
     paper: str | None = None,
     sets: tuple[str, ...] = (),
+    derivations: tuple[Path, ...] = (),
 ) -> Workbook:
-    """Read and validate a spec file, apply the overrides, and return the Workbook to build."""
+    """Read and validate a spec file, apply the overrides, and return the Workbook to build.
+
+    Derivations are looked up in the package, installed packs, DERIVBOOK_PATH, the spec's own
+    ``derivations`` folders (relative to the spec) and ``derivations`` (``--derivations``).
+    """
     where = str(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -156,13 +161,14 @@ def load(
             raise UserError(f"{where}: variants must be an integer from 1 to {MAX_VARIANTS}, got {count}")
         students = [None] * count
 
+    catalog = Catalog([*spec_folders(path, data), *derivations])
     problems = data.get("problem", [])
     if not isinstance(problems, list) or not problems:
         raise UserError(f"{where}: a spec needs at least one [[problem]] table")
     overrides: list[dict] = [{} for _ in problems]
     for text in sets:
         target, key, value = parse_set(text)
-        hits = _targets(target, problems, text)
+        hits = _targets(target, problems, text, catalog)
         for index in hits:
             overrides[index][key] = value
 
@@ -172,7 +178,7 @@ def load(
         if not isinstance(problem, dict) or "derivation" not in problem:
             raise UserError(f"{at}: each [[problem]] needs a derivation id")
         derivation_id = _typed(problem["derivation"], str, at, "derivation must be a string id")
-        derivation = get(derivation_id, at)
+        derivation = catalog.lookup(derivation_id, at)
         params = {k: v for k, v in problem.items() if k not in PROBLEM_KEYS}
         declared = {p.name: p for p in derivation.params}
         for key, value in overrides[index].items():
@@ -187,12 +193,17 @@ def load(
             raise UserError(f"{at}: space must be a number of centimetres from 0 to 16, got {space!r}")
         occurrence = seen.get(derivation_id, 0)
         seen[derivation_id] = occurrence + 1
-        requests.append(request(derivation_id, params, f"{derivation_id}#{occurrence}", at, points=points, space=float(space)))
+        requests.append(request(derivation, params, f"{derivation_id}#{occurrence}", at, points=points, space=float(space)))
 
     return Workbook(path.stem, title, course, instructions, seed, paper, students, requests)
 
 
-def _targets(target: str, problems: list, text: str) -> list[int]:
+def spec_folders(path: Path, data: dict) -> list[Path]:
+    """The folders a spec's ``derivations`` key names (relative to the spec), each checked to exist."""
+    return folders(data.get("derivations", []), path.parent, f"{path}: derivations")
+
+
+def _targets(target: str, problems: list, text: str, catalog: Catalog) -> list[int]:
     if target.isdigit():
         number = int(target)
         if not 1 <= number <= len(problems):
@@ -200,6 +211,6 @@ def _targets(target: str, problems: list, text: str) -> list[int]:
         return [number - 1]
     hits = [i for i, p in enumerate(problems) if isinstance(p, dict) and p.get("derivation") == target]
     if not hits:
-        get(target, f"--set {text!r}")
+        catalog.lookup(target, f"--set {text!r}")
         raise UserError(f"--set {text!r}: the spec has no problem {target!r}")
     return hits
