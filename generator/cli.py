@@ -335,5 +335,23 @@ def run() -> None:
         gc.freeze()
 
 
+# --- derivbook new (issue 18): a self-contained block, to be ported as is ---------------------------
+
+
+@main.command(cls=Command)
+@click.argument("derivation_id", metavar="ID")
+@click.option("--dir", "folder", type=click.Path(path_type=Path), default=Path("derivations"), show_default=True,
+              help="The folder to write into (made if missing).")
+def new(derivation_id: str, folder: Path) -> None:
+    """Write a starter derivation ID, verified and ready to build, and its test: then make it yours."""
+    from derivbook.starter import write
+
+    derivation, test = write(derivation_id, folder)
+    click.echo(f"wrote {derivation} and {test}")
+    click.echo(f"check it:  derivbook check --derivations {folder} --only {derivation_id}")
+    click.echo(f"test it:   python -m pytest {test}")
+    click.echo(f'build it:  a spec with  derivations = ["{folder}"]  and  [[problem]] derivation = "{derivation_id}"')
+
+
 if __name__ == "__main__":  # pragma: no cover
     run()
