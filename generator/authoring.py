@@ -25,7 +25,7 @@ Functions (the engine calls them with exactly these arguments):
 
 What the engine checks, so a derivation need not: every answer part agrees with ``exact_answer`` exactly
 (SymPy proves each difference zero) and with ``numeric_answer`` to 25 significant digits; answers hold no
-floats; declared mistakes name an answer part and have its shape, and are kept only where they differ
+floats and prose no unclosed ``$``; declared mistakes name an answer part and have its shape, and are kept only where they differ
 from the right answer beyond its tolerance and freedom; an instance taking more than two minutes is
 stopped. A failed check refuses the instance: the build fails naming the derivation, the seed and the
 answer part. ``derivbook check`` runs many seeds at every edge of every parameter's range.

@@ -107,7 +107,19 @@ def make_problem(derivation: Derivation, params: dict, seed: int, budget: float 
         if where is not None:
             raise VerificationError(f"{derivation.id} (seed {seed}): answer {where} failed the {kind} check")
     problem.mistakes = telling_mistakes(problem, f"{derivation.id} (seed {seed})")
+    unclosed = unbalanced_prose(problem)
+    if unclosed is not None:
+        raise BuildError(f"{derivation.id} (seed {seed}): unbalanced $ in {unclosed!r}: its mathematics goes between a pair of $")
     return problem
+
+
+def unbalanced_prose(problem: Problem) -> str | None:
+    """The first of a problem's prose strings whose ``$…$`` math is left open (it could not be printed)."""
+    paragraphs = [(p,) if isinstance(p, str) else p for p in [*problem.statement, *problem.tasks]]
+    texts = [piece for pieces in paragraphs for piece in pieces if isinstance(piece, str)]
+    texts += [step if isinstance(step, str) else step.reason for step in problem.steps]
+    texts += [mistake.explanation for mistake in problem.mistakes]
+    return next((text for text in texts if isinstance(text, str) and text.count("$") % 2), None)
 
 
 def _line_of(error: Exception, derivation: Derivation) -> str:

@@ -290,6 +290,32 @@ def test_a_runtime_error_in_a_derivation_names_its_line(plug, tmp_path):
     assert "my-step (seed 1): ZeroDivisionError" in line and f"(at {path}:" in line
 
 
+def test_an_unclosed_dollar_in_a_reason_fails_the_derivation_not_the_printer(plug, tmp_path):
+    path = variant(plug, tmp_path / "mine", edit=('"square each $x_k$ and add"', '"square each $x_k and add"'))
+    line = one_error(invoke("show", "my-step", "--derivations", path.parent), 1)
+    assert "my-step (seed 1): unbalanced $ in 'square each $x_k and add'" in line
+
+
+def test_the_example_in_docs_authoring_is_real(tmp_path, monkeypatch):
+    """docs/authoring.md's listings, written out as an author would: checked, tested, built."""
+    text = (ROOT / "docs" / "authoring.md").read_text()
+    listings = re.findall(r"<!-- file: (\S+)[^>]*-->\n```python\n(.*?)```", text, re.S)
+    assert [name for name, _ in listings] == ["course/rmsnorm_gradient.py", "course/test_rmsnorm_gradient.py"]
+    for name, code in listings:
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(code)
+    course = tmp_path / "course"
+    derivation = registry.get("rmsnorm-gradient", folders=[course])
+    assert verifies_everywhere(derivation, monkeypatch)[1] == {"norm-not-rms", "r-held-constant"}
+    assert refuses_tampering(derivation, monkeypatch) == ["r", "y", "dx"]
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(course)],
+                           capture_output=True, text=True, cwd=tmp_path)
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+    result = invoke("build", spec(tmp_path, ["course"], "rmsnorm-gradient", "layernorm-gradient"), "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert "RMSNorm and its gradient" in pdf_text(tmp_path / "out" / "answer-key.pdf")
+
+
 def test_version():
     from derivbook import __version__
 
