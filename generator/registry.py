@@ -482,6 +482,7 @@ class Catalog(Mapping):
     def __init__(self, folders: Iterable[Path | str] = ()) -> None:
         self.sources = sources(folders)
         self._files: dict[str, tuple[Path, Source]] = {}
+        self._read: dict[str, Derivation] = {}
         for source in self.sources:
             for stem, path in source.files().items():
                 if stem in self._files:
@@ -491,8 +492,10 @@ class Catalog(Mapping):
                 self._files[stem] = (path, source)
 
     def _derivation(self, stem: str) -> Derivation:
-        path, source = self._files[stem]
-        return declared(path, source.module_name(path))
+        if stem not in self._read:
+            path, source = self._files[stem]
+            self._read[stem] = declared(path, source.module_name(path))
+        return self._read[stem]
 
     def __getitem__(self, derivation_id: str) -> Derivation:
         stem = derivation_id.replace("-", "_") if isinstance(derivation_id, str) else None
