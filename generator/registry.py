@@ -160,7 +160,7 @@ def _read(path: Path, module_name: str, source: bytes | None = None) -> tuple[De
         raise UserError(f"{path}: not Python source ({error})") from None
     lines, bound, functions = {}, set(), {}
     for node in tree.body:
-        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        if isinstance(node, ast.Assign) or isinstance(node, ast.AnnAssign) and node.value is not None:
             for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
                 if isinstance(target, ast.Name):
                     bound.add(target.id)
@@ -182,7 +182,7 @@ def _read(path: Path, module_name: str, source: bytes | None = None) -> tuple[De
         values = {name: _literal(node.value, name, path) for name, node in lines.items()}
     except _NotLiteral:
         module = _import(path, module_name)
-        values = {name: getattr(module, name) for name in DECLARATIONS}
+        values = {name: getattr(module, name, None) for name in DECLARATIONS}
         for name in FUNCTIONS:
             _check_function(path, name, getattr(module, name, None), functions.get(name))
         return _checked(path, module_name, values, where), False

@@ -242,6 +242,7 @@ AUTHOR_ERRORS = {  # an edit of the starter -> what the one line says (after "FI
                        r"\d+: importing it failed: ModuleNotFoundError"),
     "unbalanced $ in the title": (('TITLE = "Least', 'TITLE = "$Least'), r"\d+: TITLE has an unbalanced \$"),
     "no TOPIC": (('TOPIC = "optimisation"\n', ""), r" no TOPIC"),
+    "TOPIC only annotated": (('TOPIC = "optimisation"\n', "TOPIC: str\n"), r" no TOPIC"),
 }
 
 
