@@ -130,7 +130,8 @@ def make_plan(workbook: Workbook, out_dir: Path | None, formats: tuple[str, ...]
 
 def _inputs(workbook: Workbook) -> str:
     """Everything a build's files depend on besides the code: the validated spec, roster and options."""
-    requests = [(r.derivation.id, r.derivation.module_name, sorted(r.params.items()), r.key, r.points, r.space)
+    requests = [(r.derivation.id, r.derivation.module_name, sorted(r.params.items()), r.key, r.points, r.space,
+                 "" if r.derivation.builtin else cache.source_digest(Path(r.derivation.path).parent))
                 for r in workbook.requests]
     return repr((workbook.title, workbook.course, workbook.instructions, workbook.seed, workbook.paper,
                  [(s.name, s.id, s.key) if s else None for s in workbook.students], requests))

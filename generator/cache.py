@@ -1,8 +1,8 @@
 """The on-disk cache: general derivations, precompiled preambles, compiled PDFs, small facts about the tools.
 
-Everything is keyed by content: a derivation's result by the source that made it, the SymPy version and
-its arguments; a PDF by the bytes of its LaTeX and the pdflatex version. A stale entry can never be used,
-only left behind: entries not used for a while are pruned, least recently used first, when the folder
+Everything is keyed by content: a derivation's result by the package's source (and, for a derivation from
+outside the package, the source of its own folder), the SymPy version and its arguments; a PDF by the bytes
+of its LaTeX and the pdflatex version. A stale entry can never be used, only left behind: entries not used for a while are pruned, least recently used first, when the folder
 outgrows its bound (``DERIVBOOK_CACHE_SIZE``, default 500 MB). ``DERIVBOOK_CACHE`` moves the folder (default
 ``~/.cache/derivbook``), ``DERIVBOOK_CACHE=off`` or ``--no-cache`` turns it off, ``derivbook cache info`` and
 ``derivbook cache clear`` show and empty it.
@@ -183,6 +183,22 @@ def code_version() -> str:
     return digest(sympy_version(), sys.version_info[:2], *parts)
 
 
+def source_digest(folder: Path) -> str:
+    """A digest of the Python files of a folder of derivations (tests apart): their names and bytes."""
+    files = sorted(p for p in Path(folder).glob("*.py") if not p.name.startswith("test_") and p.name != "conftest.py")
+    return digest(*[p.name.encode() + b"\0" + p.read_bytes() for p in files])
+
+
+def module_source(module_name: str) -> str:
+    """What a derive-once result depends on besides the package: nothing for the package's own modules; for
+    any other (a derivation from a folder or a pack), the source of its folder (itself and helpers beside
+    it), so editing either derives afresh."""
+    if module_name == "derivbook" or module_name.startswith("derivbook."):
+        return ""
+    file = getattr(sys.modules.get(module_name), "__file__", None)
+    return source_digest(Path(file).parent) if file else ""
+
+
 @functools.lru_cache(maxsize=1)
 def sympy_version() -> str:
     """SymPy's version (its ``release.py``) read without importing SymPy, nor importlib.metadata: every
@@ -196,9 +212,9 @@ def derive_once(function):
     """Derive a general result once: memoised in memory and in the cache (pickled SymPy objects).
 
     The key is the source of the whole package (the derivation and the helpers that prove its claims,
-    such as ``prove_equal``), the derivation's own file (for derivations outside the package), the SymPy
-    version and the arguments: editing any of them, or upgrading SymPy, derives and proves afresh. Use it
-    instead of ``functools.lru_cache`` on ``derive``.
+    such as ``prove_equal``), for a derivation outside the package the source of its own folder
+    (``module_source``), the SymPy version and the arguments: editing any of them, or upgrading SymPy,
+    derives and proves afresh. Use it instead of ``functools.lru_cache`` on ``derive``.
     """
     memory: dict = {}
 
@@ -206,9 +222,8 @@ def derive_once(function):
     def wrapper(*args):
         if args in memory:
             return memory[args]
-        source = sys.modules[function.__module__].__file__ if function.__module__ in sys.modules else ""
-        own = Path(source).read_bytes() if source else b""
-        key = digest("derive", function.__module__, function.__qualname__, code_version(), own, repr(args))
+        key = digest("derive", function.__module__, function.__qualname__, code_version(),
+                     module_source(function.__module__), repr(args))
         cached = load("derive", key)
         if cached is not None:
             try:

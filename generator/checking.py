@@ -93,11 +93,12 @@ def check_derivation(derivation: Derivation, seeds: int, typeset_seeds: int = TY
     return report
 
 
-def chosen(only: tuple[str, ...]) -> list[Derivation]:
-    """The derivations ``derivbook check`` looks at: those named, or all."""
-    from derivbook.registry import catalog, get
+def chosen(only: tuple[str, ...], folders: tuple = ()) -> list[Derivation]:
+    """The derivations ``derivbook check`` looks at: those named, or all (with those in ``folders``)."""
+    from derivbook.registry import Catalog
 
-    return [get(i, "--only") for i in only] if only else list(catalog().values())
+    catalog = Catalog(folders)
+    return [catalog.lookup(i, "--only") for i in only] if only else list(catalog.values())
 
 
 SHOWN = 8  # failures of one kind listed per derivation
@@ -105,7 +106,7 @@ KINDS = {"failures": "failed verification", "overfull": f"overfull line(s) of {O
          "degenerate": "degenerate answer part(s)"}
 
 
-def check(only: tuple[str, ...], seeds: int, typeset_seeds: int, echo, notice) -> None:
+def check(only: tuple[str, ...], seeds: int, typeset_seeds: int, echo, notice, folders: tuple = ()) -> None:
     """``derivbook check``: a line per derivation (``echo``), its failures listed below it; BuildError
     summing them up if there are any."""
     from derivbook.model import BuildError
@@ -117,7 +118,7 @@ def check(only: tuple[str, ...], seeds: int, typeset_seeds: int, echo, notice) -
         notice(f"answers are compared across seeds from --seeds {DEGENERATE_SEEDS}: degenerate answers not checked")
     totals = dict.fromkeys(KINDS, 0)
     echo(f"{'derivation':<28} {'instances':>9} {'failures':>8} {'seconds':>8}")
-    for derivation in chosen(only):
+    for derivation in chosen(only, folders):
         report = check_derivation(derivation, seeds, min(typeset_seeds, seeds))
         echo(f"{derivation.id:<28} {report.instances:>9} {len(report.problems()):>8} {report.seconds:>8.2f}")
         for kind in KINDS:

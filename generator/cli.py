@@ -99,6 +99,16 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def derivations_option(command):
+    """``--derivations DIR`` (repeatable), passed to the command as ``folders``: derivations of one's own,
+    searched beside the package's, installed packs' and DERIVBOOK_PATH's (``registry.Catalog``)."""
+    return click.option(
+        "--derivations", "folders", multiple=True, metavar="DIR",
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        help="A folder of your own derivations (repeatable; DERIVBOOK_PATH lists more).",
+    )(command)
+
+
 @click.group(cls=Group, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="derivbook", message="%(prog)s %(version)s")
 @click.pass_context
@@ -109,15 +119,19 @@ def main(ctx: click.Context) -> None:
 
 
 @main.command("list")
-def list_command() -> None:
-    """The catalog: id, topic, title, parameters and their defaults."""
+@derivations_option
+def list_command(folders: tuple[Path, ...]) -> None:
+    """The catalog: id, topic, title, parameters and their defaults (and where your own are)."""
     from derivbook.cache import open_cache, using
-    from derivbook.registry import catalog
+    from derivbook.registry import Catalog
 
     with using(open_cache(warn=_say)):
-        derivations = list(catalog().values())
-    for derivation in derivations:
-        click.echo(f"{derivation.id:<28} {derivation.topic:<15} {derivation.title.replace('$', '')}")
+        found = list(Catalog(folders).values())
+    width = max([28, *(len(d.id) for d in found)]), max([15, *(len(d.topic) for d in found)])
+    for derivation in found:
+        click.echo(f"{derivation.id:<{width[0]}} {derivation.topic:<{width[1]}} {derivation.title.replace('$', '')}")
+        if not derivation.builtin:
+            click.echo(f"{'':<30}from {derivation.path}")
         for p in derivation.params:
             click.echo(f"{'':<30}{p.name} = {p.default!r}  ({p.allowed()}; {p.help})")
 
@@ -126,14 +140,15 @@ def list_command() -> None:
 @click.argument("derivation_id", metavar="ID")
 @click.option("--seed", default="1", show_default=True, help="Problem seed (answers.json's per-problem seed).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="A parameter, e.g. n=4.")
-def show(derivation_id: str, seed: str, sets: tuple[str, ...]) -> None:
+@derivations_option
+def show(derivation_id: str, seed: str, sets: tuple[str, ...], folders: tuple[Path, ...]) -> None:
     """One problem and its worked solution, in the terminal."""
     from derivbook.cache import open_cache, using
     from derivbook.engine import show_problem
     from derivbook.plaintext import problem_text
 
     with using(open_cache(warn=_say)):
-        click.echo(problem_text(show_problem(derivation_id, seed, sets)))
+        click.echo(problem_text(show_problem(derivation_id, seed, sets, folders)))
 
 
 @main.command()
@@ -152,7 +167,8 @@ def show(derivation_id: str, seed: str, sets: tuple[str, ...]) -> None:
 @click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
               help="Where chunks of variants are derived and typeset.")
 @click.option("--scheduler", metavar="ADDRESS", help="The Dask scheduler, e.g. tcp://10.0.0.5:8786 (with --executor dask).")
-def build(spec, seed, variants, roster, sets, out, paper, formats, jobs, only, no_cache, executor, scheduler) -> None:
+@derivations_option
+def build(spec, seed, variants, roster, sets, out, paper, formats, jobs, only, no_cache, executor, scheduler, folders) -> None:
     """Build a workbook's worksheets, answer keys and answers.json (default: the LLM Foundations workbook)."""
     from derivbook import spec as specs
     from derivbook.build import build as run_build
@@ -160,7 +176,8 @@ def build(spec, seed, variants, roster, sets, out, paper, formats, jobs, only, n
     started = time.perf_counter()
     if variants is not None and roster is not None:
         raise UserError("--variants and --roster exclude each other: a roster gives one variant per name")
-    workbook = specs.load(specs.resolve_spec(spec), seed=seed, variants=variants, roster=roster, paper=paper, sets=sets)
+    workbook = specs.load(specs.resolve_spec(spec), seed=seed, variants=variants, roster=roster, paper=paper, sets=sets,
+                          derivations=folders)
     for warning in workbook.warnings:
         _say(f"warning: {warning}")
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
@@ -183,14 +200,30 @@ def build(spec, seed, variants, roster, sets, out, paper, formats, jobs, only, n
               help="Of those, how many are typeset (worksheet and answer key) and checked for lines running into the "
                    "margin; 0: no TeX.")
 @click.option("--only", multiple=True, metavar="ID", help="Check only these derivations.")
-def check(seeds: int, typeset_seeds: int, only: tuple[str, ...]) -> None:
+@derivations_option
+def check(seeds: int, typeset_seeds: int, only: tuple[str, ...], folders: tuple[Path, ...]) -> None:
     """Every derivation over many seeds and the edges of its parameter ranges: both verifications, answers
     that never vary, and overfull lines in the typeset worksheet and answer key."""
     from derivbook.cache import open_cache, using
     from derivbook.checking import check as run_check
 
     with using(open_cache(warn=_say)):
-        run_check(only, seeds, typeset_seeds, click.echo, _say)
+        run_check(only, seeds, typeset_seeds, click.echo, _say, folders)
+
+
+@main.command()
+@click.argument("derivation_id", metavar="ID")
+@click.option("--dir", "folder", type=click.Path(path_type=Path), default=Path("derivations"), show_default=True,
+              help="The folder to write into (made if missing).")
+def new(derivation_id: str, folder: Path) -> None:
+    """Write a starter derivation ID, verified and ready to build, and its test: then make it yours."""
+    from derivbook.starter import write
+
+    derivation, test = write(derivation_id, folder)
+    click.echo(f"wrote {derivation} and {test}")
+    click.echo(f"check it:  derivbook check --derivations {folder} --only {derivation_id}")
+    click.echo(f"test it:   python -m pytest {test}")
+    click.echo(f'build it:  a spec with  derivations = ["{folder}"]  and  [[problem]] derivation = "{derivation_id}"')
 
 
 @main.group(cls=Commands)

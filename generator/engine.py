@@ -7,6 +7,7 @@ import signal
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from derivbook.model import BuildError, Problem, UserError, VerificationError
 from derivbook.registry import Derivation, get
@@ -121,8 +122,8 @@ def make_problem(derivation: Derivation, params: dict, seed: int, budget: float 
             numeric_where = check_answers(claimed, numeric, numeric_mismatch)
     except BuildError:
         raise
-    except Exception as error:  # a derivation's own failure is a failed build, named by id and seed
-        raise BuildError(f"{derivation.id} (seed {seed}): {type(error).__name__}: {error}") from error
+    except Exception as error:  # a derivation's own failure is a failed build, named by id, seed and line
+        raise BuildError(f"{derivation.id} (seed {seed}): {type(error).__name__}: {error}{_line_of(error, derivation)}") from error
     inexact = inexact_part(claimed)
     if inexact is not None:
         raise VerificationError(f"{derivation.id} (seed {seed}): answer {inexact} is a float, not an exact value")
@@ -131,7 +132,29 @@ def make_problem(derivation: Derivation, params: dict, seed: int, budget: float 
         if where is not None:
             raise VerificationError(f"{derivation.id} (seed {seed}): answer {where} failed the {kind} check")
     problem.mistakes = telling_mistakes(problem, f"{derivation.id} (seed {seed})")
+    unclosed = unbalanced_prose(problem)
+    if unclosed is not None:
+        raise BuildError(f"{derivation.id} (seed {seed}): unbalanced $ in {unclosed!r}: its mathematics goes between a pair of $")
     return problem
+
+
+def unbalanced_prose(problem: Problem) -> str | None:
+    """The first of a problem's prose strings whose ``$…$`` math is left open (it could not be printed)."""
+    paragraphs = [(p,) if isinstance(p, str) else p for p in [*problem.statement, *problem.tasks]]
+    texts = [piece for pieces in paragraphs for piece in pieces if isinstance(piece, str)]
+    texts += [step if isinstance(step, str) else step.reason for step in problem.steps]
+    texts += [mistake.explanation for mistake in problem.mistakes]
+    return next((text for text in texts if isinstance(text, str) and text.count("$") % 2), None)
+
+
+def _line_of(error: Exception, derivation: Derivation) -> str:
+    """`` (at FILE:LINE)``: the derivation's own line where ``error`` was raised (or passed through last)."""
+    line, frame, file = None, error.__traceback__, Path(derivation.path).resolve()
+    while frame is not None:
+        if Path(frame.tb_frame.f_code.co_filename).resolve() == file:
+            line = frame.tb_lineno
+        frame = frame.tb_next
+    return f" (at {derivation.path}:{line})" if line else ""
 
 
 def telling_mistakes(problem: Problem, what: str) -> list:
@@ -162,20 +185,22 @@ def derive_variant(requests: list[Request], workbook_seed: int, variant: Variant
     return variant
 
 
-def request(derivation_id: str, params: dict, key: str, where: str, **extra) -> Request:
-    """A validated Request for a derivation id and its (partial) parameters."""
+def request(derivation: str | Derivation, params: dict, key: str, where: str, **extra) -> Request:
+    """A validated Request for a derivation (or a built-in derivation's id) and its (partial) parameters."""
     from derivbook.params import resolve
 
-    derivation = get(derivation_id, where)
+    if isinstance(derivation, str):
+        derivation = get(derivation, where)
     return Request(derivation, resolve(derivation.params, params, where), key, **extra)
 
 
-def show_problem(derivation_id: str, seed: str, sets: tuple[str, ...]) -> Problem:
+def show_problem(derivation_id: str, seed: str, sets: tuple[str, ...], folders: tuple = ()) -> Problem:
     """One problem of a derivation, as ``derivbook show`` prints it: its parameters from ``KEY=VALUE`` texts,
     its seed as answers.json writes it (a decimal string below 2^64)."""
     from derivbook.params import resolve
+    from derivbook.registry import Catalog
 
-    derivation = get(derivation_id, "show")
+    derivation = Catalog(folders).lookup(derivation_id, "show")
     if not (seed.strip().isdigit() and int(seed) < 2**64):
         raise UserError(f"--seed {seed!r}: a problem seed is a whole number from 0 to 2^64-1, as answers.json writes it")
     declared = {p.name: p for p in derivation.params}

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 PAPERS = ("a4", "letter")
 MAX_VARIANTS = 5000
 MAX_TEXT = {"title": 120, "course": 120, "instructions": 600, "name": 80}
-SPEC_KEYS = ("title", "course", "instructions", "seed", "paper", "variants", "roster", "problem")
+SPEC_KEYS = ("title", "course", "instructions", "seed", "paper", "variants", "roster", "derivations", "problem")
 PROBLEM_KEYS = ("derivation", "points", "space")
 DEFAULT_SPACE = 6.0  # centimetres of room under each problem on the worksheet
 DEFAULT_INSTRUCTIONS = (
@@ -295,15 +295,18 @@ def load(
     roster: Path | None = None,
     paper: str | None = None,
     sets: tuple[str, ...] = (),
+    derivations: tuple[Path, ...] = (),
 ) -> Workbook:
     """Read and validate a spec file, apply the overrides, and return the Workbook to build.
 
     An option overrides the spec's own key: ``variants`` given here builds that many anonymous variants even
     when the spec names a roster, and ``roster`` given here replaces the spec's roster or variant count. A
-    spec holding both ``variants`` and ``roster`` is refused.
+    spec holding both ``variants`` and ``roster`` is refused. Derivations are looked up in the package,
+    installed packs, DERIVBOOK_PATH, the spec's own ``derivations`` folders (relative to the spec) and
+    ``derivations`` (``--derivations``).
     """
     from derivbook.engine import request
-    from derivbook.registry import get
+    from derivbook.registry import Catalog
 
     path = Path(path).expanduser()
     where = str(path)
@@ -349,6 +352,7 @@ def load(
             raise UserError(f"{where}: variants must be an integer from 1 to {MAX_VARIANTS}, got {count}")
         students = [None] * count
 
+    catalog = Catalog([*spec_folders(path, data), *derivations])
     problems = data.get("problem", [])
     if isinstance(problems, dict):
         raise UserError(f"{where}: a spec needs at least one [[problem]] table; write each problem as [[problem]] "
@@ -358,7 +362,7 @@ def load(
     overrides: list[dict] = [{} for _ in problems]
     for text in sets:
         target, key, value = parse_set(text)
-        hits = _targets(target, problems, text)
+        hits = _targets(target, problems, text, catalog)
         for index in hits:
             overrides[index][key] = value
 
@@ -368,7 +372,7 @@ def load(
         if not isinstance(problem, dict) or "derivation" not in problem:
             raise UserError(f"{at}: each [[problem]] needs a derivation id")
         derivation_id = _typed(problem["derivation"], str, at, "derivation must be a string id")
-        derivation = get(derivation_id, at)
+        derivation = catalog.lookup(derivation_id, at)
         declared = {p.name: p for p in derivation.params}
         for key in problem:
             if key not in PROBLEM_KEYS and key not in declared:
@@ -389,7 +393,7 @@ def load(
             raise UserError(f"{at}: space must be a number of centimetres from 0 to 16, got {space!r}")
         occurrence = seen.get(derivation_id, 0)
         seen[derivation_id] = occurrence + 1
-        requests.append(request(derivation_id, params, f"{derivation_id}#{occurrence}", at, points=points, space=float(space)))
+        requests.append(request(derivation, params, f"{derivation_id}#{occurrence}", at, points=points, space=float(space)))
 
     return Workbook(path.stem, title, course, instructions, seed, paper, students, requests, warnings)
 
@@ -408,9 +412,14 @@ def _bundled_hint(path: Path) -> str:
     return f"did you mean {close[0]!r}? {listing}" if close and path.parent == Path(".") else listing
 
 
-def _targets(target: str, problems: list, text: str) -> list[int]:
-    from derivbook.registry import get
+def spec_folders(path: Path, data: dict) -> list[Path]:
+    """The folders a spec's ``derivations`` key names (relative to the spec), each checked to exist."""
+    from derivbook.registry import folders
 
+    return folders(data.get("derivations", []), path.parent, f"{path}: derivations")
+
+
+def _targets(target: str, problems: list, text: str, catalog) -> list[int]:
     if target.isdigit():
         number = int(target)
         if not 1 <= number <= len(problems):
@@ -418,6 +427,6 @@ def _targets(target: str, problems: list, text: str) -> list[int]:
         return [number - 1]
     hits = [i for i, p in enumerate(problems) if isinstance(p, dict) and p.get("derivation") == target]
     if not hits:
-        get(target, f"--set {text!r}")
+        catalog.lookup(target, f"--set {text!r}")
         raise UserError(f"--set {text!r}: the spec has no problem {target!r}")
     return hits

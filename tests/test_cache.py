@@ -99,19 +99,19 @@ def test_derivation_cache_is_keyed_by_the_whole_package(monkeypatch, tmp_path):
 def test_remembered_declarations_are_the_parsed_ones_and_an_edit_is_read_afresh(tmp_path, monkeypatch):
     from derivbook import registry
 
-    source = (registry._folder() / "vector_norms.py").read_text()
-    monkeypatch.setattr(registry, "_folder", lambda: tmp_path)
+    source = (registry.builtin_source().folder / "vector_norms.py").read_text().replace('"vector-norms"', '"norms-copy"')
     monkeypatch.setattr(cache, "_current", cache.Cache(tmp_path / "cache"))
-    (tmp_path / "vector_norms.py").write_text(source)
-    for _ in range(2):  # parsed, then from the cache
-        registry._declared.cache_clear()
-        assert registry.get("vector-norms") == registry.read_declarations(tmp_path / "vector_norms.py")
+    monkeypatch.setattr(registry, "_remembered", {})
+    path = tmp_path / "mine" / "norms_copy.py"
+    path.parent.mkdir()
+    path.write_text(source)
+    for _ in range(2):  # parsed, then from the disk cache
+        registry._remembered.clear()
+        assert registry.get("norms-copy", folders=[path.parent]) == registry.read_declarations(path)
     assert len(list((tmp_path / "cache" / "declarations").iterdir())) == 1
-    title = registry.get("vector-norms").title
-    (tmp_path / "vector_norms.py").write_text(source.replace(f'TITLE = "{title}"', 'TITLE = "Edited"'))
-    registry._declared.cache_clear()
-    assert registry.get("vector-norms").title == "Edited"
-    registry._declared.cache_clear()
+    title = registry.get("norms-copy", folders=[path.parent]).title
+    path.write_text(source.replace(f'TITLE = "{title}"', 'TITLE = "Edited"'))
+    assert registry.get("norms-copy", folders=[path.parent]).title == "Edited"
 
 
 def test_the_tex_version_and_printable_characters_are_remembered_as_read(tmp_path, monkeypatch):
