@@ -157,11 +157,13 @@ def _mistakes(q, k, v, g, d: int, ds) -> list:
     scale = r"The scores are $Kq/\sqrt d$, so the chain rule brings the factor $1/\sqrt d$ into $\partial L/\partial q$ and $\partial L/\partial K$."
     coupling = (r"The softmax Jacobian is $\operatorname{diag}(a) - aa^{\top}$: every weight depends on every score, so "
                 r"$\partial L/\partial s = a \odot (Vg - (a^{\top}Vg)\mathbf{1})$, not $a \odot Vg$.")
-    return [
+    forgotten_scale = [
         Mistake("scores", "no-inverse-sqrt-d", list(unscaled), r"Attention divides the dot products by $\sqrt d$: $s = Kq/\sqrt d$."),
         Mistake("weights", "no-inverse-sqrt-d", list(unscaled_weights), r"The softmax is taken of the scaled scores $Kq/\sqrt d$, not of $Kq$."),
         Mistake("dq", "no-inverse-sqrt-d", list(k.T * ds), scale),
         Mistake("dK", "no-inverse-sqrt-d", ds * q.T, scale),
+    ]
+    return (forgotten_scale if d > 1 else []) + [  # at d = 1 there is no scale to forget
         Mistake("dq", "diagonal-softmax-jacobian", list(k.T * diagonal / sqrt(d)), coupling),
         Mistake("dK", "diagonal-softmax-jacobian", diagonal * q.T / sqrt(d), coupling),
     ]
