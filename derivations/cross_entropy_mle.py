@@ -105,7 +105,7 @@ def generate(params: dict, dice) -> Problem:
         steps=steps,
         answer={
             "mle": AnswerPart("mle", Tex(r"\hat p"), mle),
-            "nll": AnswerPart("nll", Tex(r"-\tfrac{1}{N}\ln L(\hat p) = H(\hat p)"), nll, decimals=4),
+            "nll": AnswerPart("nll", Tex(r"H(\hat p, \hat p)"), nll, decimals=4),
         },
         mistakes=[
             Mistake("mle", "counts-not-normalised", [sympy.Integer(c) for c in counts],

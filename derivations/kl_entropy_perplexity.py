@@ -72,7 +72,8 @@ def generate(params: dict, dice) -> Problem:
         raise RuntimeError("no pair of distributions with an asymmetric KL divergence in 200 draws")
     entropy, cross = (sympy.expand_log(_h(a, b), force=True) for a, b in ((p, p), (p, q)))  # rational multiples of ln 2
     kl = sympy.expand(cross - entropy)
-    perplexity = exp(cross)
+    bits = sympy.expand(cross / log(2))
+    perplexity = 2**bits if bits.is_Integer else sympy.Pow(2, bits, evaluate=False)  # 2^{7/4}, not 2·2^{3/4}
     steps = [
         "The general result",
         Step(Tex(r"\mathrm{KL}(p\,\Vert\, q)"), Tex(r"\sum_i p_i \ln\frac{p_i}{q_i} = H(p, q) - H(p)"), r"$\ln\frac{p_i}{q_i} = \ln\frac{1}{q_i} - \ln\frac{1}{p_i}$"),
