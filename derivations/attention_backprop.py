@@ -106,7 +106,7 @@ def generate(params: dict, dice) -> Problem:
         "The general result",
         Step(Tex(r"\frac{\partial L}{\partial V}"), Tex(r"a\,g^{\top}"), r"$L$ depends on $V$ through $o = V^{\top}a$: $\partial o_c/\partial V_{ic} = a_i$"),
         Step(Tex(r"\frac{\partial L}{\partial a}"), Tex(r"V g"), r"$o = V^{\top}a$ is linear in $a$"),
-        Step(Tex(r"\frac{\partial L}{\partial s}"), Tex(r"a \odot \big(Vg - (a^{\top}Vg)\mathbf{1}\big)"), r"softmax Jacobian $\operatorname{diag}(a) - aa^{\top}$"),
+        Step(Tex(r"\frac{\partial L}{\partial s}"), Tex(r"a \odot \big(Vg - (a^{\top}Vg)\mathbf{1}\big)"), r"softmax Jacobian $\operatorname{diag}(a) - aa^{\top}$; $\mathbf{1}$: all ones"),
         Step(Tex(r"\frac{\partial L}{\partial q}"), Tex(r"\frac{1}{\sqrt d}\,K^{\top}\frac{\partial L}{\partial s}"), r"chain rule: $\partial s_i/\partial q$ is row $i$ of $K$, over $\sqrt d$"),
         Step(Tex(r"\frac{\partial L}{\partial K}"), Tex(r"\frac{1}{\sqrt d}\,\frac{\partial L}{\partial s}\, q^{\top}"), r"chain rule: $\partial s_i/\partial K_{ij} = q_j/\sqrt d$"),
         "Your numbers: forward",
