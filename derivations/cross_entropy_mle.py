@@ -1,7 +1,8 @@
 """Maximum likelihood for a categorical next-token distribution, by a Lagrange multiplier.
 
-The MLE is the empirical frequency ``p̂_i = c_i / N``; the average negative log-likelihood at it is the
-cross-entropy of the empirical distribution with itself, that is its entropy.
+The MLE is the empirical frequency ``p̂_i = c_i / N``. For any model p the average negative
+log-likelihood per token is the cross-entropy ``H(p̂, p)`` of the empirical distribution and the model,
+which is ``H(p̂) + KL(p̂‖p) ≥ H(p̂)``: at the MLE it is the entropy ``H(p̂)``.
 """
 
 
@@ -9,7 +10,7 @@ import mpmath
 import sympy
 from sympy import Rational, log, symbols
 
-from derivbook.authoring import AnswerPart, Math, Param, Problem, Step, Tex, derive_once, prove_equal
+from derivbook.authoring import AnswerPart, Math, Mistake, Param, Problem, Step, Tex, derive_once, prove_equal
 
 ID = "cross-entropy-mle"
 TITLE = "Cross-entropy as maximum likelihood"
@@ -24,29 +25,35 @@ VOCABULARY = ("cat", "dog", "sat", "mat", "ran", "sun", "hat", "cup", "red", "bi
 
 @derive_once
 def derive(size: int) -> dict:
-    """Stationary point of the Lagrangian for ``size`` categories, solved by SymPy, and the NLL there."""
+    """Stationary point of the Lagrangian for ``size`` categories, solved by SymPy; the average NLL of any
+    model as a cross-entropy, its split into entropy plus KL divergence, and its value at the MLE."""
     counts = symbols(f"c1:{size + 1}", positive=True)
     probs = symbols(f"p1:{size + 1}", positive=True)
     lam = symbols("lambda", positive=True)
     loglik = sum(c * log(p) for c, p in zip(counts, probs))
     lagrangian = loglik - lam * (sum(probs) - 1)
     equations = [sympy.diff(lagrangian, p) for p in probs] + [sympy.diff(lagrangian, lam)]
+    for c, p, equation in zip(counts, probs, equations):
+        prove_equal(equation, c / p - lam, "∂𝓛/∂p_i = c_i/p_i − λ")
     (solution,) = sympy.solve(equations, [*probs, lam], dict=True)
     total = sum(counts)
+    prove_equal(solution[lam], total, "λ = N")
     for c, p in zip(counts, probs):
         prove_equal(solution[p], c / total, "categorical MLE")
-    nll = -loglik.subs(solution) / total
-    entropy = -sum(solution[p] * log(solution[p]) for p in probs)
-    prove_equal(sympy.expand_log(nll, force=True), sympy.expand_log(entropy, force=True), "NLL at the MLE")
-    return {
-        "counts": counts,
-        "probs": probs,
-        "lam": lam,
-        "lagrangian": lagrangian,
-        "stationarity": equations[0],
-        "solution": solution,
-        "nll": nll,
-    }
+    empirical = [c / total for c in counts]
+    nll = -loglik / total  # of any model p
+    cross = -sum(e * log(p) for e, p in zip(empirical, probs))
+    prove_equal(nll, cross, "average NLL = H(p̂, p)")
+    entropy = -sum(e * log(e) for e in empirical)
+    kl = sum(e * log(e / p) for e, p in zip(empirical, probs))
+    prove_equal(sympy.expand_log(cross, force=True), sympy.expand_log(entropy + kl, force=True), "H(p̂, p) = H(p̂) + KL(p̂‖p)")
+    at_mle = nll.subs(solution)
+    prove_equal(sympy.expand_log(at_mle, force=True), sympy.expand_log(entropy, force=True), "NLL at the MLE = H(p̂)")
+    return {"counts": counts, "probs": probs, "solution": solution, "nll": at_mle}
+
+
+def _times(count: int) -> str:
+    return {1: "once", 2: "twice"}.get(count, f"{count} times")
 
 
 def generate(params: dict, dice) -> Problem:
@@ -63,36 +70,53 @@ def generate(params: dict, dice) -> Problem:
     total = sum(counts)
     nll = sympy.Add(*[Rational(c, total) * log(Rational(total, c)) for c in counts])
     prove_equal(sympy.expand_log(nll, force=True), sympy.expand_log(general["nll"].xreplace(values), force=True), "NLL")
-    table = ", ".join(f"“{w}” {c} times" for w, c in zip(words, counts))
+    seen = [f"“{w}” {_times(c)}" for w, c in zip(words, counts)]
+    table = ", ".join(seen[:-1]) + " and " + seen[-1]
     steps = [
         "The general result",
-        Step(Tex(r"\mathcal{L}(p, \lambda)"), general["lagrangian"], r"log-likelihood plus a multiplier for $\sum_i p_i = 1$"),
-        Step(Tex(r"\frac{\partial \mathcal{L}}{\partial p_1}"), general["stationarity"], r"set to zero: $p_i = c_i/\lambda$"),
-        Step(Tex(r"\lambda"), general["solution"][general["lam"]], r"sum the $p_i$, use the constraint (SymPy solves)"),
+        Step(Tex(r"\mathcal{L}(p, \lambda)"), Tex(r"\sum_i c_i \ln p_i - \lambda\Big(\sum_i p_i - 1\Big)"), r"$\ln L(p)$ plus a multiplier for $\sum_i p_i = 1$"),
+        Step(Tex(r"\frac{\partial \mathcal{L}}{\partial p_i}"), Tex(r"\frac{c_i}{p_i} - \lambda = 0"), r"stationary point: $p_i = c_i/\lambda$"),
+        Step(Tex(r"\lambda"), Tex(r"\sum_i c_i = N"), r"sum $p_i = c_i/\lambda$ over $i$; the constraint gives 1"),
         Step(Tex(r"\hat p_i"), Tex(r"\frac{c_i}{N}"), "the empirical frequencies"),
-        Step(Tex(r"-\tfrac{1}{N}\log L(\hat p)"), Tex(r"-\sum_i \hat p_i \ln \hat p_i = H(\hat p, \hat p) = H(\hat p)"), "divide the log-likelihood by $N$"),
+        Step(Tex(r"-\tfrac{1}{N}\ln L(p)"), Tex(r"-\sum_i \tfrac{c_i}{N} \ln p_i = -\sum_i \hat p_i \ln p_i = H(\hat p, p)"),
+             r"any model $p$: token $i$ occurs $c_i$ times"),
+        Step(Tex(r"H(\hat p, p)"), Tex(r"H(\hat p) + \mathrm{KL}(\hat p \,\Vert\, p) \ge H(\hat p)"), r"$\ln\frac{1}{p_i} = \ln\frac{1}{\hat p_i} + \ln\frac{\hat p_i}{p_i}$; Gibbs"),
+        Step(Tex(r"-\tfrac{1}{N}\ln L(\hat p)"), Tex(r"H(\hat p, \hat p) = H(\hat p) = -\sum_i \hat p_i \ln \hat p_i"), r"at the MLE the KL term is 0"),
         "Your numbers",
         Step(Tex("N"), total, "total count"),
         Step(Tex(r"\hat p"), mle, "each count divided by $N$"),
-        Step(Tex(r"\text{NLL}"), nll, r"$\sum_i \hat p_i \ln(1/\hat p_i)$"),
+        Step(Tex(r"H(\hat p)"), nll, r"$\sum_i \hat p_i \ln(1/\hat p_i)$"),
     ]
     return Problem(
         inputs={"counts": counts},
         statement=[
             (f"In a small corpus the word “the” is followed by {table}. ",
              "Model the next token after “the” as a categorical distribution ",
-             Math(Tex(r"p = (p_1, \dots, p_k)")), ", listed in that order."),
+             Math(Tex(rf"p = (p_1, \dots, p_{size})")), ", tokens in that order: token ", Math(Tex("i")),
+             " was seen ", Math(Tex("c_i")), " times out of ", Math(Tex(r"N = \sum_i c_i")),
+             ", and the likelihood of the corpus is ", Math(Tex(r"L(p) = \prod_i p_i^{c_i}")), "."),
         ],
         tasks=[
             ("Find the maximum-likelihood estimate ", Math(Tex(r"\hat p")), " with a Lagrange multiplier."),
-            ("Compute the average negative log-likelihood per token at ", Math(Tex(r"\hat p")),
-             " and say which cross-entropy it equals."),
+            ("Show that for any model ", Math(Tex("p")), " the average negative log-likelihood per token, ",
+             Math(Tex(r"-\tfrac{1}{N}\ln L(p)")), ", is a cross-entropy, and say which. Compute it at ",
+             Math(Tex(r"\hat p")), "."),
         ],
         steps=steps,
         answer={
             "mle": AnswerPart("mle", Tex(r"\hat p"), mle),
-            "nll": AnswerPart("nll", Tex(r"\text{NLL}"), nll, decimals=4),
+            "nll": AnswerPart("nll", Tex(r"H(\hat p, \hat p)"), nll, decimals=4),
         },
+        mistakes=[
+            Mistake("mle", "counts-not-normalised", [sympy.Integer(c) for c in counts],
+                    r"A probability vector sums to 1: the constraint gives $\lambda = N$, so $\hat p_i = c_i/N$, not $c_i$."),
+            Mistake("nll", "not-averaged", total * nll,
+                    r"This is the whole negative log-likelihood $-\ln L(\hat p)$; the question asks for it per token, divided by $N$."),
+            Mistake("nll", "bits-not-nats", nll / log(2),
+                    r"The likelihood uses natural logarithms: $\log_2$ gives bits, which differ by the factor $\ln 2$."),
+            Mistake("nll", "no-minus-sign", -nll,
+                    r"$\ln \hat p_i < 0$, so the negative log-likelihood $-\sum_i \hat p_i \ln \hat p_i$ is positive."),
+        ],
     )
 
 

@@ -1,7 +1,8 @@
 """Maximum likelihood for a Gaussian: the sample mean and the biased variance.
 
-SymPy solves the score equations of the log-likelihood; with σ fixed, the negative log-likelihood is
-the squared error plus a constant, so maximising one minimises the other.
+SymPy solves the score equations of the log-likelihood (and checks the curvature in μ is negative); with
+σ fixed, the negative log-likelihood is the squared error ``S(μ) = Σ(x_i − μ)²`` over 2σ² plus a constant,
+so maximising one minimises the other, and the smallest squared error is ``S(μ̂) = n σ̂²``.
 """
 
 
@@ -9,7 +10,18 @@ import mpmath
 import sympy
 from sympy import log, pi, symbols
 
-from derivbook.authoring import AnswerPart, Math, Param, Problem, Step, Tex, derive_once, mp_vector, prove_equal
+from derivbook.authoring import (
+    AnswerPart,
+    Math,
+    Mistake,
+    Param,
+    Problem,
+    Step,
+    Tex,
+    derive_once,
+    mp_vector,
+    prove_equal,
+)
 
 ID = "gaussian-mle"
 TITLE = "Gaussian maximum likelihood and squared error"
@@ -25,13 +37,18 @@ def derive(n: int) -> dict:
     """Solve ∂ℓ/∂μ = 0 and ∂ℓ/∂σ² = 0 for n symbolic observations; relate −ℓ to the squared error."""
     xs = symbols(f"x1:{n + 1}", real=True)
     loglik = sum(-log(2 * pi * var) / 2 - (x - mu) ** 2 / (2 * var) for x in xs)
-    mean = sympy.solve(sympy.diff(loglik, mu), mu)[0]
-    prove_equal(mean, sum(xs) / n, "MLE of the mean")
-    (variance,) = sympy.solve(sympy.diff(loglik, var).subs(mu, mean), var)
-    prove_equal(variance, sum((x - mean) ** 2 for x in xs) / n, "MLE of the variance")
     squared_error = sum((x - mu) ** 2 for x in xs)
-    prove_equal(-loglik - (squared_error / (2 * var) + n * log(2 * pi * var) / 2), 0, "−ℓ = SSE/(2σ²) + const")
-    return {"xs": xs, "loglik": loglik, "mean": mean, "variance": variance, "score_mu": sympy.diff(loglik, mu)}
+    score_mu = sympy.diff(loglik, mu)
+    prove_equal(score_mu, sum(x - mu for x in xs) / var, "∂ℓ/∂μ = Σ(x_i − μ)/σ²")
+    prove_equal(sympy.diff(loglik, mu, 2), -n / var, "∂²ℓ/∂μ² = −n/σ² < 0")
+    mean = sympy.solve(score_mu, mu)[0]
+    prove_equal(mean, sum(xs) / n, "MLE of the mean")
+    score_var = sympy.diff(loglik, var)
+    prove_equal(score_var, -n / (2 * var) + squared_error / (2 * var**2), "∂ℓ/∂σ² = −n/(2σ²) + S/(2σ⁴)")
+    (variance,) = sympy.solve(score_var.subs(mu, mean), var)
+    prove_equal(variance, squared_error.subs(mu, mean) / n, "MLE of the variance")
+    prove_equal(-loglik - (squared_error / (2 * var) + n * log(2 * pi * var) / 2), 0, "−ℓ = S/(2σ²) + const")
+    return {"xs": xs, "mean": mean, "variance": variance, "squared_error": squared_error.subs(mu, mean)}
 
 
 def generate(params: dict, dice) -> Problem:
@@ -44,37 +61,56 @@ def generate(params: dict, dice) -> Problem:
         if sum(data) % n == 0 and len(set(data)) > 2:
             break
     values = dict(zip(general["xs"], data))
-    mean, variance = general["mean"].subs(values), general["variance"].subs(values)
+    mean, variance, sse = (general[key].subs(values) for key in ("mean", "variance", "squared_error"))
     deviations = [x - mean for x in data]
     steps = [
         "The general result",
-        Step(Tex(r"\ell(\mu, \sigma^2)"), Tex(r"-\tfrac{n}{2}\ln(2\pi\sigma^2) - \frac{1}{2\sigma^2}\textstyle\sum_i (x_i - \mu)^2"), "log of the product of densities"),
-        Step(Tex(r"\frac{\partial \ell}{\partial \mu} = 0"), Tex(r"\hat\mu = \tfrac1n \textstyle\sum_i x_i"), "SymPy solves the score equation", Tex(r"\Rightarrow")),
-        Step(Tex(r"\frac{\partial \ell}{\partial \sigma^2} = 0"), Tex(r"\hat\sigma^2 = \tfrac1n \textstyle\sum_i (x_i - \hat\mu)^2"), "divide by $n$, not $n - 1$", Tex(r"\Rightarrow")),
-        Step(Tex(r"-\ell(\mu)"), Tex(r"\frac{1}{2\sigma^2}\textstyle\sum_i (x_i - \mu)^2 + \text{const}"), "fixed $\\sigma$: maximum likelihood is least squares"),
+        Step(Tex(r"\ell(\mu, \sigma^2)"), Tex(r"-\tfrac{n}{2}\ln(2\pi\sigma^2) - \frac{1}{2\sigma^2} S(\mu)"), r"$\ln$ of the product of the $n$ densities"),
+        Step(Tex(r"\frac{\partial \ell}{\partial \mu}"), Tex(r"\frac{1}{\sigma^2}\textstyle\sum_i (x_i - \mu) = 0"), r"$\frac{d}{d\mu}(x_i - \mu)^2 = -2(x_i - \mu)$"),
+        Step(Tex(r"\hat\mu"), Tex(r"\tfrac1n \textstyle\sum_i x_i"), r"a maximum: $\partial^2\ell/\partial\mu^2 = -n/\sigma^2 < 0$"),
+        Step(Tex(r"\frac{\partial \ell}{\partial \sigma^2}"), Tex(r"-\frac{n}{2\sigma^2} + \frac{S(\mu)}{2\sigma^4} = 0"), r"$(\ln v)' = \frac1v$, $(\frac1v)' = -\frac{1}{v^2}$ for $v = \sigma^2$"),
+        Step(Tex(r"\hat\sigma^2"), Tex(r"\tfrac1n S(\hat\mu) = \tfrac1n \textstyle\sum_i (x_i - \hat\mu)^2"), "multiply by $2\\sigma^4$: divide by $n$, not $n - 1$"),
+        Step(Tex(r"-\ell(\mu)"), Tex(r"\frac{1}{2\sigma^2} S(\mu) + \tfrac{n}{2}\ln(2\pi\sigma^2)"), r"fixed $\sigma$: the last term is a constant"),
+        Step(Tex(r"\arg\max_\mu \ell(\mu)"), Tex(r"\arg\min_\mu S(\mu) = \hat\mu"), r"$\frac{1}{2\sigma^2} > 0$: least squares"),
         "Your numbers",
         Step(Tex(r"\hat\mu"), (Tex(rf"\tfrac{{{sum(data)}}}{{{n}}}"), mean), "average"),
         Step(Tex(r"x - \hat\mu"), deviations, "deviations"),
-        Step(Tex(r"\hat\sigma^2"), (Tex(rf"\tfrac{{{sum(d * d for d in deviations)}}}{{{n}}}"), variance) if variance.is_Integer else variance, "mean squared deviation"),
+        Step(Tex(r"S(\hat\mu)"), sse, "sum of squared deviations"),
+        Step(Tex(r"\hat\sigma^2"), (Tex(rf"\tfrac{{{sse}}}{{{n}}}"), variance) if variance.is_Integer else variance, r"$S(\hat\mu)/n$"),
     ]
     return Problem(
         inputs={"x": data},
         statement=[("The observations ", Math((Tex("x"), data)), " are modelled as i.i.d. ", Math(Tex(r"\mathcal{N}(\mu, \sigma^2)")), ".")],
         tasks=[
             ("Find the maximum-likelihood estimates ", Math(Tex(r"\hat\mu")), " and ", Math(Tex(r"\hat\sigma^2")), "."),
-            ("Show that, for a fixed ", Math(Tex(r"\sigma")), ", maximising the likelihood in ", Math(Tex(r"\mu")), " minimises the squared error."),
+            ("Show that, for a fixed ", Math(Tex(r"\sigma")), ", maximising the likelihood in ", Math(Tex(r"\mu")),
+             " minimises the squared error ", Math(Tex(r"S(\mu) = \sum_i (x_i - \mu)^2")), ", and give its minimum ",
+             Math(Tex(r"S(\hat\mu)")), "."),
         ],
         steps=steps,
-        answer={"mu": AnswerPart("mu", Tex(r"\hat\mu"), mean), "sigma2": AnswerPart("sigma2", Tex(r"\hat\sigma^2"), variance)},
+        answer={
+            "mu": AnswerPart("mu", Tex(r"\hat\mu"), mean),
+            "sigma2": AnswerPart("sigma2", Tex(r"\hat\sigma^2"), variance),
+            "sse": AnswerPart("sse", Tex(r"S(\hat\mu)"), sse),
+        },
+        mistakes=[
+            Mistake("sigma2", "divided-by-n-minus-1", sse / (n - 1),
+                    r"Dividing by $n - 1$ gives the unbiased estimate; the maximum-likelihood estimate solves $\partial\ell/\partial\sigma^2 = 0$ and divides by $n$."),
+            Mistake("sigma2", "standard-deviation", sympy.sqrt(variance),
+                    r"This is $\hat\sigma$; the question asks for the variance $\hat\sigma^2$."),
+            Mistake("sse", "mean-squared-error", variance,
+                    r"$S(\hat\mu)$ is the sum of the squared deviations, not their mean: do not divide by $n$."),
+        ],
     )
 
 
 def exact_answer(inputs: dict, params: dict) -> dict:
-    """The moments: mean, and E[x²] − E[x]² (the one-pass form)."""
+    """The moments: mean, and E[x²] − E[x]² (the one-pass form); the squared error as n times it."""
     data = [sympy.Integer(x) for x in inputs["x"]]
     n = len(data)
     mean = sum(data) / n
-    return {"mu": mean, "sigma2": sum(x * x for x in data) / n - mean**2}
+    second = sum(x * x for x in data) / n
+    return {"mu": mean, "sigma2": second - mean**2, "sse": n * (second - mean**2)}
 
 
 def numeric_answer(inputs: dict, params: dict) -> dict:
@@ -88,4 +124,4 @@ def numeric_answer(inputs: dict, params: dict) -> dict:
     m = mpmath.findroot(lambda mu_: mpmath.fsum(x - mu_ for x in data), (min(data), max(data)), solver="anderson")
     spread = mpmath.fsum((x - m) ** 2 for x in data)
     v = mpmath.findroot(lambda v_: -n / (2 * v_) + spread / (2 * v_**2), (spread / (4 * n), 4 * spread / n), solver="anderson")
-    return {"mu": m, "sigma2": v}
+    return {"mu": m, "sigma2": v, "sse": mpmath.fsum((x - m) ** 2 for x in data)}

@@ -1,7 +1,9 @@
 """Sampling temperature: ``softmax(z/T)`` and its entropy, and the limits T → 0⁺ and T → ∞.
 
-The logits are ``2 ln k_i``, so at T = ½, 1 and 2 the probabilities are proportional to ``k_i⁴``, ``k_i²``
-and ``k_i``: all fractions. SymPy takes the limits after shifting the largest logit to 0.
+The logits are ``2 ln w_i``, so at T = ½, 1 and 2 the probabilities are proportional to ``w_i⁴``, ``w_i²``
+and ``w_i``: all fractions. The limits are derived for any n: after shifting the largest logit to 0,
+``p_i(T) = e^{−c_i/T} / Σ_j e^{−c_j/T}`` with gaps ``c_i ≥ 0``, zero only at the (unique) argmax; SymPy
+takes both limits with the gaps as symbols.
 """
 
 
@@ -13,6 +15,7 @@ from derivbook.authoring import (
     AnswerPart,
     Figure,
     Math,
+    Mistake,
     Param,
     Problem,
     Step,
@@ -35,12 +38,23 @@ gap = symbols("c", positive=True)
 
 
 @derive_once
-def derive() -> dict:
-    """For a top logit ahead by c > 0: its probability tends to 1 as T → 0⁺ and to ½ (uniform) as T → ∞."""
-    top = 1 / (1 + exp(-gap / T))
-    prove_equal(limit(top, T, 0, "+"), 1, "T → 0⁺ puts all mass on the argmax")
-    prove_equal(limit(top, T, oo), Rational(1, 2), "T → ∞ gives the uniform distribution")
-    return {"top": top}
+def derive(n: int) -> dict:
+    """Both limits of softmax(z/T) over n tokens, for symbolic gaps c₂, …, c_n > 0 below the largest logit.
+
+    Token 1 is the argmax (gap 0), token 2 stands for any other: its gap is as free as the rest.
+    """
+    prove_equal(limit(exp(-gap / T), T, 0, "+"), 0, "e^{−c/T} → 0 as T → 0⁺ (c > 0)")
+    prove_equal(limit(exp(-gap / T), T, oo), 1, "e^{−c/T} → 1 as T → ∞")
+    gaps = symbols(f"c2:{n + 1}", positive=True)
+    denominator = 1 + sum(exp(-c / T) for c in gaps)
+    top, other = 1 / denominator, exp(-gaps[0] / T) / denominator
+    cold = {"top": limit(top, T, 0, "+"), "other": limit(other, T, 0, "+")}
+    hot = {"top": limit(top, T, oo), "other": limit(other, T, oo)}
+    prove_equal(cold["top"], 1, "T → 0⁺: the argmax takes all the mass")
+    prove_equal(cold["other"], 0, "T → 0⁺: every other token gets none")
+    prove_equal(hot["top"], Rational(1, n), "T → ∞: uniform")
+    prove_equal(hot["other"], Rational(1, n), "T → ∞: uniform")
+    return {"cold": cold, "hot": hot}
 
 
 def _distribution(weights: list, temperature) -> list:
@@ -53,9 +67,9 @@ def _entropy(probs: list):
 
 
 def generate(params: dict, dice) -> Problem:
-    """Logits 2 ln k_i with a unique largest k_i."""
-    derive()
+    """Logits 2 ln w_i with a unique largest w_i."""
     n = params["n"]
+    general = derive(n)
     while True:
         weights = [dice.integer(1, 4) for _ in range(n)]
         if weights.count(max(weights)) == 1 and len(set(weights)) > 2:
@@ -63,26 +77,33 @@ def generate(params: dict, dice) -> Problem:
     logits = [2 * log(w) for w in weights]
     probs = [_distribution(weights, temperature) for temperature in TEMPERATURES]
     entropies = [_entropy(p) for p in probs]
-    # the limits proven in derive(): every gap to the largest logit is c > 0, so e^{-c/T} → 0 or → 1
-    top = logits.index(max(logits))
-    cold = [sympy.Integer(1 if i == top else 0) for i in range(n)]
-    hot = [sympy.Rational(1, n)] * n
+    top = weights.index(max(weights))
+    cold = [general["cold"]["top" if i == top else "other"] for i in range(n)]
+    hot = [general["hot"]["top" if i == top else "other"] for i in range(n)]
     figure = Figure("bars", {
         "groups": [f"$T = {sympy.latex(t)}$" for t in TEMPERATURES],
         "series": [[(i + 1, float(p[i])) for i in range(n)] for p in probs],
         "xlabel": "token $i$", "ylabel": "probability",
     })
+    powers = {Rational(1, 2): "(e^{z_i})^2", Rational(1): "e^{z_i}", Rational(2): r"(e^{z_i})^{1/2}"}
     steps = [
         "The general result",
-        Step(Tex(r"p_i(T)"), Tex(r"\frac{e^{(z_i - z_{\max})/T}}{\sum_j e^{(z_j - z_{\max})/T}}"), "shift by the largest logit (no change)"),
-        Step(Tex(r"\lim_{T\to 0^+} \frac{1}{1 + e^{-c/T}}"), 1, "SymPy, gap $c > 0$: the argmax takes everything"),
-        Step(Tex(r"\lim_{T\to \infty} \frac{1}{1 + e^{-c/T}}"), Rational(1, 2), "SymPy: every gap vanishes, uniform"),
+        Step(Tex(r"p_i(T)"), Tex(r"\frac{e^{(z_i - z_{\max})/T}}{\sum_j e^{(z_j - z_{\max})/T}} = \frac{e^{-c_i/T}}{\sum_j e^{-c_j/T}}"),
+             r"shift every logit by $z_{\max}$; gaps $c_i = z_{\max} - z_i$"),
+        Step(Tex(r"c_i"), 0, r"equal to 0 only at the argmax, which is unique", Tex(r"\ge")),
+        Step(Tex(r"\lim_{T\to 0^+} e^{-c/T}"), 0, r"$c > 0$: $-c/T \to -\infty$"),
+        Step(Tex(r"\lim_{T\to \infty} e^{-c/T}"), 1, r"$-c/T \to 0$ and $e^x$ is continuous"),
+        Step(Tex(r"\lim_{T\to 0^+} p_i(T)"), Tex(r"\begin{cases} 1 & c_i = 0 \\ 0 & c_i > 0 \end{cases}"),
+             r"the sum $\to 1$: only the argmax's term $e^0$ survives"),
+        Step(Tex(r"\lim_{T\to \infty} p_i(T)"), Tex(r"\frac{1}{n}"), r"each of the $n$ terms $\to 1$, for every $n$"),
         "Your numbers",
-        *[Step(Tex(rf"p(T = {sympy.latex(t)})"), p, f"proportional to $k_i^{{{sympy.latex(2 / t)}}}$") for t, p in zip(TEMPERATURES, probs)],
+        Step(Tex(r"e^{z}"), [w * w for w in weights], r"$e^{2 \ln a} = a^2$"),
+        *[Step(Tex(rf"p(T = {sympy.latex(t)})"), p, f"$e^{{z_i/T}} = {powers[t]}$, normalised") for t, p in zip(TEMPERATURES, probs)],
         *[Step(Tex(rf"H(T = {sympy.latex(t)})"), h, "$\\sum_i p_i \\ln(1/p_i)$") for t, h in zip(TEMPERATURES, entropies)],
-        Step(Tex(r"p(T \to 0^+)"), cold, "the limit above for each gap: one-hot on the largest logit"),
-        Step(Tex(r"p(T \to \infty)"), hot, "every gap vanishes: uniform"),
+        Step(Tex(r"p(T \to 0^+)"), cold, f"one-hot on token {top + 1}, the largest logit"),
+        Step(Tex(r"p(T \to \infty)"), hot, f"uniform over the $n = {n}$ tokens"),
     ]
+    limits_items = (Tex(r"p(T \to 0^+)"), Tex(r"p(T \to \infty)"))
     return Problem(
         inputs={"z": logits, "T": list(TEMPERATURES)},
         statement=[("A language model's next-token logits are ", Math((Tex("z"), logits)), ". Sampling uses ",
@@ -90,29 +111,55 @@ def generate(params: dict, dice) -> Problem:
         tasks=[
             ("Compute ", Math(Tex("p")), " and its entropy ", Math(Tex(r"H(p) = -\sum_i p_i \ln p_i")), " for ",
              Math(Tex(r"T = \tfrac12, 1, 2")), "."),
-            ("What does ", Math(Tex("p")), " become as ", Math(Tex(r"T \to 0^+")), " and as ", Math(Tex(r"T \to \infty")), "?"),
+            ("What does ", Math(Tex("p")), " become as ", Math(Tex(r"T \to 0^+")), " and as ", Math(Tex(r"T \to \infty")),
+             "? Prove it for a vocabulary of any size ", Math(Tex("n")), " whose largest logit is unique."),
         ],
         steps=steps,
         answer={
             "probs": AnswerPart("probs", Tex("p"), probs, items=tuple(Tex(rf"p(T = {sympy.latex(t)})") for t in TEMPERATURES)),
             "entropy": AnswerPart("entropy", Tex("H"), entropies, decimals=4, items=tuple(Tex(rf"H(T = {sympy.latex(t)})") for t in TEMPERATURES)),
+            "limits": AnswerPart("limits", Tex(r"p"), [cold, hot], items=limits_items),
         },
         figure=figure,
+        mistakes=_mistakes(weights, probs, entropies, cold, hot),
     )
 
 
+def _mistakes(weights: list, probs: list, entropies: list, cold: list, hot: list) -> list:
+    """Typical wrong answers, each computed from the same logits."""
+    multiplied = [_distribution(weights, 1 / t) for t in TEMPERATURES]  # softmax(z·T)
+    return [
+        Mistake("probs", "temperature-multiplied", multiplied,
+                r"Temperature divides the logits, $p = \operatorname{softmax}(z/T)$; multiplying, $z \cdot T$, swaps the roles of $T = \tfrac12$ and $T = 2$."),
+        Mistake("entropy", "temperature-multiplied", [_entropy(p) for p in multiplied],
+                r"The distributions were computed from $z \cdot T$ instead of $z/T$: a low temperature sharpens, it does not flatten."),
+        Mistake("entropy", "no-minus-sign", [-h for h in entropies],
+                r"$H(p) = -\sum_i p_i \ln p_i$: each $\ln p_i \le 0$, so the minus sign makes the entropy nonnegative."),
+        Mistake("entropy", "bits-not-nats", [h / log(2) for h in entropies],
+                r"The question uses natural logarithms: divide by $\ln 2$ only to convert nats to bits."),
+        Mistake("limits", "limits-swapped", [hot, cold],
+                r"A cold temperature ($T \to 0^+$) magnifies every gap $c_i/T$ and gives the one-hot argmax; a hot one ($T \to \infty$) erases the gaps and gives the uniform distribution."),
+    ]
+
+
 def exact_answer(inputs: dict, params: dict) -> dict:
-    """Exponentiate z/T directly and normalise; entropy with logarithms expanded."""
+    """Exponentiate z/T directly and normalise; entropy with logarithms expanded; the limits taken by
+    SymPy on this instance's own logits (shifted by the largest)."""
     probs = []
     for temperature in inputs["T"]:
         exps = [exp(z / temperature) for z in inputs["z"]]
         probs.append([e / sum(exps) for e in exps])
     entropy = [sympy.expand_log(-sum(p * log(p) for p in row), force=True) for row in probs]
-    return {"probs": probs, "entropy": entropy}
+    largest = max(inputs["z"], key=lambda v: float(v))
+    shifted = [exp((z - largest) / T) for z in inputs["z"]]
+    limits = [[limit(e / sum(shifted), T, 0, "+") for e in shifted], [limit(e / sum(shifted), T, oo) for e in shifted]]
+    return {"probs": probs, "entropy": entropy, "limits": limits}
 
 
 def numeric_answer(inputs: dict, params: dict) -> dict:
-    """Softmax and entropy in mpmath."""
+    """Softmax and entropy in mpmath; the limits as softmax(z/T) at T = 10⁻³ and T = 10³⁰, where they agree
+    with the limits far inside the checks' tolerance (the smallest gap is 2 ln(4/3))."""
     logits = mp_vector(inputs["z"])
     probs = [mp_softmax([z / to_mp(t) for z in logits]) for t in inputs["T"]]
-    return {"probs": probs, "entropy": [-mpmath.fsum(p * mpmath.log(p) for p in row) for row in probs]}
+    extremes = [mp_softmax([z / mpmath.mpf(t) for z in logits]) for t in ("1e-3", "1e30")]
+    return {"probs": probs, "entropy": [-mpmath.fsum(p * mpmath.log(p) for p in row) for row in probs], "limits": extremes}

@@ -1,7 +1,7 @@
-"""Top-k and nucleus (top-p) filtering of a next-token distribution, renormalised.
+"""Top-k and nucleus (top-p) filtering of a next-token distribution ``q = softmax(z)``, renormalised.
 
 SymPy proves that renormalising the softmax over a kept set is the softmax with the other logits sent
-to −∞. The logits are logarithms of distinct integers, so every probability is a fraction; instances
+to −∞. The symbol p is the nucleus threshold only; the distribution is q. The logits are logarithms of distinct integers, so every probability is a fraction; instances
 where a cumulative probability equals p exactly (where float and exact code could disagree) are redrawn.
 """
 
@@ -13,6 +13,7 @@ from sympy import Rational, exp, limit, log, oo, symbols
 from derivbook.authoring import (
     AnswerPart,
     Math,
+    Mistake,
     Param,
     Problem,
     Step,
@@ -46,14 +47,16 @@ def _kept_top_k(probs: list, k: int) -> set:
     return set(order[:k])
 
 
-def _kept_top_p(probs: list, p) -> set:
+def _kept_top_p(probs: list, p, crossing: bool = True) -> set:
+    """The nucleus: most probable tokens first, until their total reaches ``p`` (the token that reaches it
+    included; ``crossing=False`` leaves it out, a common mistake)."""
     order = sorted(range(len(probs)), key=lambda i: probs[i], reverse=True)
     kept, mass = set(), 0
     for i in order:
-        kept.add(i)
         mass += probs[i]
         if mass >= p:
-            break
+            return kept | {i} if crossing else kept
+        kept.add(i)
     return kept
 
 
@@ -86,24 +89,36 @@ def generate(params: dict, dice) -> Problem:
     cumulative = [sum(probs[j] for j in ranked[: i + 1]) for i in range(n)]
     steps = [
         "The general result",
-        Step(Tex(r"\lim_{z_3 \to -\infty} \frac{e^{z_1}}{e^{z_1} + e^{z_2} + e^{z_3}}"), Tex(r"\frac{e^{z_1}}{e^{z_1} + e^{z_2}}"), "SymPy: filtering = renormalising over the kept set"),
+        Step(Tex(r"\lim_{z_3 \to -\infty} \frac{e^{z_1}}{e^{z_1} + e^{z_2} + e^{z_3}}"), Tex(r"\frac{e^{z_1}}{e^{z_1} + e^{z_2}}"),
+             r"$e^{z_3} \to 0$: dropping a token renormalises the rest"),
         "Your numbers",
-        Step(Tex(r"\operatorname{softmax}(z)"), probs, f"$e^{{z_i}} = w_i$, sum {total}"),
+        Step(Tex(r"q = \operatorname{softmax}(z)"), probs, f"$e^{{z_i}}$ over their sum, {total}"),
         Step(Tex(r"\text{ranked}"), [i + 1 for i in ranked], "tokens by probability, largest first"),
         Step(Tex(r"\text{cumulative}"), cumulative, f"first sum $\\ge p = {sympy.latex(p)}$ after {len(kept_p)} tokens"),
-        Step(Tex(rf"\text{{top-}}{k}"), top_k, f"keep the {k} largest, renormalise"),
-        Step(Tex(r"\text{top-}p"), top_p, "keep the nucleus, renormalise"),
+        Step(Tex(rf"q^{{\text{{top-}}{k}}}"), top_k, f"keep the {k} largest, divide by their sum"),
+        Step(Tex(r"q^{\text{top-}p}"), top_p, f"keep the first {len(kept_p)}, divide by their sum"),
     ]
     return Problem(
         inputs={"z": logits, "k": k, "p": p},
-        statement=[("A model's next-token logits over ", str(n), " tokens are ", Math((Tex("z"), logits)), ".")],
+        statement=[("A model's next-token logits over ", str(n), " tokens are ", Math((Tex("z"), logits)),
+                    "; its distribution is ", Math(Tex(r"q = \operatorname{softmax}(z)")), ".")],
         tasks=[
-            ("Give the distribution after top-", Math((Tex("k"), k)), " filtering (renormalised, zeros elsewhere)."),
-            ("Give the distribution after nucleus filtering with ", Math((Tex("p"), p)),
-             ": keep the smallest set of most probable tokens whose total probability is at least ", Math(Tex("p")), "."),
+            ("Give the distribution ", Math(Tex(r"q^{\text{top-}k}")), " after top-", Math((Tex("k"), k)),
+             " filtering: keep the ", Math(Tex("k")), " most probable tokens, renormalise, zeros elsewhere."),
+            ("Give the distribution ", Math(Tex(r"q^{\text{top-}p}")), " after nucleus (top-", Math(Tex("p")), ") filtering with threshold ",
+             Math((Tex("p"), p)), ": keep the smallest set of most probable tokens whose total probability is at least ",
+             Math(Tex("p")), ", renormalise, zeros elsewhere."),
         ],
         steps=steps,
-        answer={"top_k": AnswerPart("top_k", Tex(r"p_{\text{top-}k}"), top_k), "top_p": AnswerPart("top_p", Tex(r"p_{\text{top-}p}"), top_p)},
+        answer={"top_k": AnswerPart("top_k", Tex(r"q^{\text{top-}k}"), top_k), "top_p": AnswerPart("top_p", Tex(r"q^{\text{top-}p}"), top_p)},
+        mistakes=[
+            Mistake("top_k", "not-renormalised", [probs[i] if v else v for i, v in enumerate(top_k)],
+                    r"After filtering, divide the kept probabilities by their sum so that they add up to 1 again."),
+            Mistake("top_p", "crossing-token-left-out", _renormalised(probs, _kept_top_p(probs, p, crossing=False)),
+                    r"The nucleus keeps tokens until their total first reaches $p$, and the token that reaches it is kept: without it the total is still below $p$."),
+            Mistake("top_p", "not-renormalised", [probs[i] if v else v for i, v in enumerate(top_p)],
+                    r"After filtering, divide the kept probabilities by their sum so that they add up to 1 again."),
+        ],
     )
 
 

@@ -1,8 +1,13 @@
+import math
+
 import pytest
 import sympy
 from sympy.stats import E, Normal, variance
 
 from derivbook.derivations import attention_scaling as mod
+from derivbook.engine import make_problem
+from derivbook.model import Step, VerificationError
+from derivbook.registry import get
 from tests.helpers import instances
 
 
@@ -11,6 +16,7 @@ def test_general_moments():
     assert general["mean"] == 0
     assert sympy.simplify(general["variance"] - mod.d * mod.sigma**4) == 0
     assert sympy.simplify(general["scaled"] - mod.sigma**4) == 0
+    assert general["raw_limit"] == 0
 
 
 @pytest.mark.parametrize("dim", [1, 2, 3])
@@ -31,3 +37,43 @@ def test_instances_are_verified_and_nice(max_d):
         assert d & (d - 1) == 0 and 4 <= d <= max_d
         assert problem.answer["variance"].value == d * s2**2
         assert problem.answer["scaled_variance"].value == s2**2
+
+
+@pytest.mark.parametrize("max_d", [4, 128, 4096])
+def test_the_raw_softmax_saturates_and_its_slope_is_smaller(max_d):
+    for problem in instances("attention-scaling", seeds=10, max_d=max_d):
+        d, s2 = problem.inputs["d"], float(problem.inputs["sigma2"])
+        weights = [float(w) for w in problem.answer["weight"].value]
+        slopes = [float(v) for v in problem.answer["slope"].value]
+        for gap, weight, slope in zip((d**0.5 * s2, s2), weights, slopes):
+            assert weight == pytest.approx(1 / (1 + math.exp(-gap)), rel=1e-12)
+            assert slope == pytest.approx(math.exp(-gap) / (1 + math.exp(-gap)) ** 2, rel=1e-12)
+        assert weights[0] >= weights[1] and slopes[0] < slopes[1]  # √d σ² > σ² for d ≥ 4
+        assert problem.answer["slope_limit"].value == 0
+        assert not any("SymPy" in step.reason for step in problem.steps if isinstance(step, Step))
+
+
+def test_mistakes_are_the_typical_ones_and_mostly_kept():
+    problems = instances("attention-scaling", seeds=30)
+    for problem in problems:
+        d, s2 = problem.inputs["d"], problem.inputs["sigma2"]
+        found = {(m.part, m.name): m.value for m in problem.mistakes}
+        assert found[("scaled_variance", "divided-by-d-squared")] == s2**2 / d
+        if s2 != 1:  # at σ² = 1, dσ² = dσ⁴: the mistake cannot be told apart and is dropped
+            assert found[("variance", "d-sigma-squared")] == d * s2
+    kept = [len(p.mistakes) for p in problems]
+    assert sum(kept) >= 0.9 * 5 * len(problems)
+
+
+def test_a_wrong_answer_is_never_passed(monkeypatch):
+    original = mod.generate
+
+    def tampered(params, dice):
+        problem = original(params, dice)
+        part = problem.answer["slope"]
+        problem.answer["slope"] = type(part)(part.name, part.label, [part.value[0], part.value[1] + sympy.Rational(1, 10**8)])
+        return problem
+
+    monkeypatch.setattr(mod, "generate", tampered)
+    with pytest.raises(VerificationError, match=r"attention-scaling \(seed 5\): answer slope\[1\]"):
+        make_problem(get("attention-scaling"), {"max_d": 128}, 5)

@@ -4,12 +4,16 @@ import pytest
 import sympy
 
 from derivbook.derivations import cross_entropy_mle as mod
+from derivbook.engine import make_problem
+from derivbook.model import Step, VerificationError
+from derivbook.registry import get
+from derivbook.render import paragraph
 from tests.helpers import instances
 
 
 @pytest.mark.parametrize("k", [2, 3, 5])
 def test_lagrange_solution_is_the_empirical_frequency(k):
-    general = mod.derive(k)  # raises ClaimError unless p_i = c_i / Σc and NLL = entropy
+    general = mod.derive(k)  # raises ClaimError unless p_i = c_i / Σc, NLL(p) = H(p̂, p) and NLL(p̂) = H(p̂)
     total = sum(general["counts"])
     assert general["solution"][general["probs"][0]] == general["counts"][0] / total
 
@@ -24,3 +28,34 @@ def test_instances_are_verified_and_nice(params):
         entropy = -sum(c / sum(counts) * math.log(c / sum(counts)) for c in counts)
         assert math.isclose(float(problem.answer["nll"].value), entropy, rel_tol=1e-12)
         assert 0 < entropy <= math.log(len(counts)) + 1e-12
+        assert not any("SymPy" in step.reason for step in problem.steps if isinstance(step, Step))
+
+
+def test_counts_of_one_and_two_read_as_words():
+    statements = [str(paragraph(p.statement[0])) for p in instances("cross-entropy-mle", seeds=10, k=6, max_count=2)]
+    assert not any("1 times" in s or "2 times" in s for s in statements)
+    assert all("once" in s or "twice" in s for s in statements)
+
+
+def test_mistakes_are_computed_from_the_same_counts():
+    for problem in instances("cross-entropy-mle", seeds=10):
+        found = {(m.part, m.name): m.value for m in problem.mistakes}
+        counts, nll = problem.inputs["counts"], problem.answer["nll"].value
+        assert found[("mle", "counts-not-normalised")] == counts
+        assert found[("nll", "not-averaged")] == sum(counts) * nll
+        assert float(found[("nll", "bits-not-nats")]) == pytest.approx(float(nll) / math.log(2))
+        assert len(problem.mistakes) == 4
+
+
+def test_a_wrong_answer_is_never_passed(monkeypatch):
+    original = mod.generate
+
+    def tampered(params, dice):
+        problem = original(params, dice)
+        part = problem.answer["nll"]
+        problem.answer["nll"] = type(part)(part.name, part.label, part.value + sympy.Rational(1, 10**6), decimals=4)
+        return problem
+
+    monkeypatch.setattr(mod, "generate", tampered)
+    with pytest.raises(VerificationError, match=r"cross-entropy-mle \(seed 5\): answer nll"):
+        make_problem(get("cross-entropy-mle"), {"k": 4, "max_count": 9}, 5)

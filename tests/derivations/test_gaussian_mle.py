@@ -1,18 +1,48 @@
 import pytest
+import sympy
 
 from derivbook.derivations import gaussian_mle as mod
+from derivbook.engine import make_problem
+from derivbook.model import Step, VerificationError
+from derivbook.registry import get
 from tests.helpers import instances
 
 
 @pytest.mark.parametrize("n", [3, 5, 8])
 def test_score_equations_give_mean_and_biased_variance(n):
-    assert len(mod.derive(n)["xs"]) == n
+    general = mod.derive(n)  # raises ClaimError unless the scores, the curvature and −ℓ = S/(2σ²) + const hold
+    assert len(general["xs"]) == n
 
 
 @pytest.mark.parametrize("n", [3, 5, 8])
 def test_instances_are_verified_and_nice(n):
     for problem in instances("gaussian-mle", n=n):
         x = problem.inputs["x"]
-        mu, s2 = problem.answer["mu"].value, problem.answer["sigma2"].value
+        mu, s2, sse = (problem.answer[k].value for k in ("mu", "sigma2", "sse"))
         assert mu.is_Integer and s2.is_Rational and s2 > 0 and n % s2.q == 0
         assert s2 == sum((v - mu) ** 2 for v in x) / n
+        assert sse == sum((v - mu) ** 2 for v in x) == n * s2
+        assert all(sum((v - m) ** 2 for v in x) > sse for m in (mu - 1, mu + 1))  # S is smallest at μ̂
+        assert not any("SymPy" in step.reason for step in problem.steps if isinstance(step, Step))
+
+
+def test_mistakes_are_computed_from_the_same_data():
+    for problem in instances("gaussian-mle", seeds=10):
+        found = {(m.part, m.name): m.value for m in problem.mistakes}
+        x, mu = problem.inputs["x"], problem.answer["mu"].value
+        assert found[("sigma2", "divided-by-n-minus-1")] == sympy.Rational(sum((v - mu) ** 2 for v in x), len(x) - 1)
+        assert found[("sse", "mean-squared-error")] == problem.answer["sigma2"].value
+
+
+def test_a_wrong_answer_is_never_passed(monkeypatch):
+    original = mod.generate
+
+    def tampered(params, dice):
+        problem = original(params, dice)
+        part = problem.answer["sse"]
+        problem.answer["sse"] = type(part)(part.name, part.label, part.value + 1)
+        return problem
+
+    monkeypatch.setattr(mod, "generate", tampered)
+    with pytest.raises(VerificationError, match=r"gaussian-mle \(seed 5\): answer sse"):
+        make_problem(get("gaussian-mle"), {"n": 5}, 5)

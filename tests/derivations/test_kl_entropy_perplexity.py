@@ -2,6 +2,9 @@ import pytest
 import sympy
 
 from derivbook.derivations import kl_entropy_perplexity as mod
+from derivbook.engine import make_problem
+from derivbook.model import Step, VerificationError
+from derivbook.registry import get
 from tests.helpers import instances
 
 
@@ -16,4 +19,40 @@ def test_instances_are_verified_and_nice(n):
         ln2 = sympy.log(2)
         for name in ("entropy", "cross_entropy", "kl"):
             assert sympy.simplify(answer[name] / ln2).is_Rational  # whole bits as multiples of ln 2
-        assert answer["kl"] > 0 and answer["perplexity"] == sympy.exp(answer["cross_entropy"])
+        assert answer["kl"] > 0 and sympy.simplify(answer["perplexity"] - sympy.exp(answer["cross_entropy"])) == 0
+        assert (problem.answer["perplexity"].decimals is None) == answer["perplexity"].is_Integer
+        assert not any("SymPy" in step.reason for step in problem.steps if isinstance(step, Step))
+
+
+def test_kl_is_asymmetric_wherever_both_directions_are_finite_and_it_can_be():
+    for problem in instances("kl-entropy-perplexity", n=4):
+        p, q = problem.inputs["p"], problem.inputs["q"]
+        found = {(m.part, m.name): m.value for m in problem.mistakes}
+        if 0 in p:
+            assert ("kl", "arguments-swapped") not in found  # KL(q‖p) is infinite
+        else:
+            assert found[("kl", "arguments-swapped")] == mod._kl(q, p) != problem.answer["kl"].value
+
+
+def test_mistakes_are_computed_from_the_same_distributions():
+    for problem in instances("kl-entropy-perplexity", seeds=10):
+        found = {(m.part, m.name): m.value for m in problem.mistakes}
+        answer = {k: part.value for k, part in problem.answer.items()}
+        assert found[("entropy", "no-minus-sign")] == -answer["entropy"]
+        assert found[("perplexity", "base-2-with-nats")] == 2 ** answer["cross_entropy"]
+        assert sympy.simplify(found[("perplexity", "base-2-with-nats")] - answer["perplexity"]) != 0
+        assert found[("perplexity", "entropy-not-cross-entropy")] == sympy.exp(answer["entropy"])
+
+
+def test_a_wrong_answer_is_never_passed(monkeypatch):
+    original = mod.generate
+
+    def tampered(params, dice):
+        problem = original(params, dice)
+        part = problem.answer["kl"]
+        problem.answer["kl"] = type(part)(part.name, part.label, part.value + sympy.Rational(1, 10**6), decimals=4)
+        return problem
+
+    monkeypatch.setattr(mod, "generate", tampered)
+    with pytest.raises(VerificationError, match=r"kl-entropy-perplexity \(seed 5\): answer kl"):
+        make_problem(get("kl-entropy-perplexity"), {"n": 4}, 5)

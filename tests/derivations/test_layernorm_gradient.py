@@ -1,17 +1,57 @@
 import pytest
+import sympy
 
 from derivbook.derivations import layernorm_gradient as mod
+from derivbook.engine import make_problem
+from derivbook.model import Step, UserError, VerificationError
+from derivbook.params import resolve
+from derivbook.registry import get
 from tests.helpers import instances
 
 
 @pytest.mark.parametrize("n", [2, 4])
-def test_closed_form_gradient(n):
-    assert len(mod.derive(n)["derived"]) == n
+def test_closed_forms_through_the_normalised_vector(n):
+    assert len(mod.derive(n)["derived"]) == n  # raises ClaimError unless ∂σ/∂x, ∂x̂/∂x and ∂L/∂x hold
 
 
-@pytest.mark.parametrize("n", [2, 4, 5])
+def test_two_features_are_refused_because_their_gradient_is_always_zero():
+    general = mod.derive(2)
+    assert all(sympy.simplify(e) == 0 for e in general["derived"])  # x̂ = ±(1, −1) whatever x is
+    with pytest.raises(UserError):
+        resolve(get("layernorm-gradient").params, {"n": 2}, "layernorm-gradient")
+
+
+@pytest.mark.parametrize("n", [4, 5])
 def test_instances_are_verified_and_nice(n):
     for problem in instances("layernorm-gradient", seeds=15, n=n):
         dx = problem.answer["dx"].value
         assert all(v.is_Rational for v in dx + problem.answer["y"].value)
         assert sum(dx) == 0  # LayerNorm is invariant to shifting x, so the gradient sums to zero
+        assert any(v != 0 for v in dx)
+        assert not any("SymPy" in step.reason for step in problem.steps if isinstance(step, Step))
+
+
+def test_mistakes_leave_out_paths_of_the_gradient():
+    problems = instances("layernorm-gradient", seeds=20)
+    for problem in problems:
+        x, gamma, g = problem.inputs["x"], problem.inputs["gamma"], problem.inputs["g"]
+        n = len(x)
+        mean = sympy.Rational(sum(x), n)
+        sigma = sympy.sqrt(sum((v - mean) ** 2 for v in x) / n)
+        found = {(m.part, m.name): m.value for m in problem.mistakes}
+        assert found[("dx", "direct-path-only")] == [a * b / sigma for a, b in zip(gamma, g)]
+    assert sum(len(p.mistakes) for p in problems) >= 0.9 * 4 * len(problems)
+
+
+def test_a_wrong_answer_is_never_passed(monkeypatch):
+    original = mod.generate
+
+    def tampered(params, dice):
+        problem = original(params, dice)
+        part = problem.answer["dx"]
+        problem.answer["dx"] = type(part)(part.name, part.label, [part.value[0] + sympy.Rational(1, 10**6), *part.value[1:]])
+        return problem
+
+    monkeypatch.setattr(mod, "generate", tampered)
+    with pytest.raises(VerificationError, match=r"layernorm-gradient \(seed 5\): answer dx\[0\]"):
+        make_problem(get("layernorm-gradient"), {"n": 4}, 5)

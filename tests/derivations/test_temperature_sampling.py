@@ -2,11 +2,17 @@ import pytest
 import sympy
 
 from derivbook.derivations import temperature_sampling as mod
+from derivbook.engine import make_problem
+from derivbook.model import Step, VerificationError
+from derivbook.registry import get
 from tests.helpers import instances
 
 
-def test_limits():
-    assert mod.derive()["top"].has(mod.T)
+@pytest.mark.parametrize("n", [3, 4, 5])
+def test_limits_for_any_gaps(n):
+    general = mod.derive(n)  # raises ClaimError unless one-hot as T → 0⁺ and uniform as T → ∞
+    assert general["cold"] == {"top": 1, "other": 0}
+    assert general["hot"] == {"top": sympy.Rational(1, n), "other": sympy.Rational(1, n)}
 
 
 @pytest.mark.parametrize("n", [3, 5])
@@ -18,3 +24,32 @@ def test_instances_are_verified_and_nice(n):
         assert entropy == sorted(entropy)  # hotter is flatter
         assert 0 < entropy[0] and entropy[-1] < float(sympy.log(n))
         assert problem.figure.kind == "bars"
+        cold, hot = problem.answer["limits"].value
+        top = max(range(n), key=lambda i: float(problem.inputs["z"][i]))
+        assert cold == [1 if i == top else 0 for i in range(n)] and hot == [sympy.Rational(1, n)] * n
+        assert not any("SymPy" in step.reason for step in problem.steps if isinstance(step, Step))
+
+
+def test_mistakes_are_computed_from_the_same_logits():
+    for problem in instances("temperature-sampling", seeds=10):
+        found = {(m.part, m.name): m.value for m in problem.mistakes}
+        probs = problem.answer["probs"].value
+        assert found[("probs", "temperature-multiplied")] == probs[::-1]  # z·T at T = ½ is z/T at T = 2
+        assert found[("entropy", "no-minus-sign")] == [-h for h in problem.answer["entropy"].value]
+        assert found[("limits", "limits-swapped")] == problem.answer["limits"].value[::-1]
+        assert len(problem.mistakes) == 5  # every one can be told apart from the right answer
+
+
+def test_a_wrong_answer_is_never_passed(monkeypatch):
+    original = mod.generate
+
+    def tampered(params, dice):
+        problem = original(params, dice)
+        part = problem.answer["limits"]
+        cold, hot = part.value
+        problem.answer["limits"] = type(part)(part.name, part.label, [cold, [hot[0] + sympy.Rational(1, 10**6), *hot[1:]]])
+        return problem
+
+    monkeypatch.setattr(mod, "generate", tampered)
+    with pytest.raises(VerificationError, match=r"temperature-sampling \(seed 5\): answer limits\[1\]\[0\]"):
+        make_problem(get("temperature-sampling"), {"n": 4}, 5)

@@ -1,6 +1,11 @@
 import pytest
+import sympy
 
 from derivbook.derivations import top_k_top_p as mod
+from derivbook.engine import make_problem
+from derivbook.model import Step, VerificationError
+from derivbook.registry import get
+from derivbook.render import paragraph
 from tests.helpers import instances
 
 
@@ -15,3 +20,38 @@ def test_instances_are_verified_and_nice(n):
         assert sum(top_k) == 1 == sum(top_p)
         assert sum(1 for v in top_k if v) == problem.inputs["k"]
         assert 1 < sum(1 for v in top_p if v) < n
+        assert not any("SymPy" in step.reason for step in problem.steps if isinstance(step, Step))
+
+
+def test_p_names_the_threshold_only():
+    problem = instances("top-k-top-p", seeds=1)[0]
+    statement = str(paragraph(problem.statement[0]))
+    assert r"q = \operatorname{softmax}(z)" in statement and "p =" not in statement
+    assert [str(part.label.source) for part in problem.answer.values()] == [r"q^{\text{top-}k}", r"q^{\text{top-}p}"]
+
+
+def test_mistakes_are_computed_from_the_same_logits():
+    for problem in instances("top-k-top-p"):
+        found = {(m.part, m.name): m.value for m in problem.mistakes}
+        weights = [sympy.exp(z) for z in problem.inputs["z"]]
+        probs = [w / sum(weights) for w in weights]
+        top_p = problem.answer["top_p"].value
+        kept = [i for i, v in enumerate(top_p) if v]
+        assert found[("top_p", "not-renormalised")] == [probs[i] if i in kept else 0 for i in range(len(probs))]
+        short = sorted(kept, key=lambda i: probs[i], reverse=True)[:-1]  # the nucleus without its crossing token
+        assert found[("top_p", "crossing-token-left-out")] == [probs[i] / sum(probs[j] for j in short) if i in short else 0 for i in range(len(probs))]
+        assert len(problem.mistakes) == 3
+
+
+def test_a_wrong_answer_is_never_passed(monkeypatch):
+    original = mod.generate
+
+    def tampered(params, dice):
+        problem = original(params, dice)
+        part = problem.answer["top_p"]
+        problem.answer["top_p"] = type(part)(part.name, part.label, [part.value[0] + sympy.Rational(1, 10**6), *part.value[1:]])
+        return problem
+
+    monkeypatch.setattr(mod, "generate", tampered)
+    with pytest.raises(VerificationError, match=r"top-k-top-p \(seed 5\): answer top_p\[0\]"):
+        make_problem(get("top-k-top-p"), {"n": 5}, 5)
