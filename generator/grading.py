@@ -106,6 +106,7 @@ class Mark:
     note: str = ""  # what could not be read, the shape that was expected, how many entries were right
     read_as: str | None = None  # LaTeX of how the cell was read
     explanation: str | None = None  # the diagnosed mistake's explanation (derivation prose with $…$)
+    misshapen: bool = False  # read, but not in the answer's form (a vector where a matrix is asked for)
 
 
 @dataclass
@@ -573,7 +574,7 @@ def judge(variant: int, column: str, text: str, exact_only: bool) -> dict:
     except Shape as error:
         if _DECIMAL_COMMA.fullmatch(text) and not isinstance(right, (list, dict, sympy.MatrixBase)):
             return {"fraction": 0.0, "why": "unreadable", "note": "write a decimal with a point: 0.5, not 0,5"}
-        return {"fraction": 0.0, "why": "wrong", "note": str(error)}
+        return {"fraction": 0.0, "why": "wrong", "note": str(error), "misshapen": True}
     if terms.freedom == "unique":
         nested = contract.shaped(right, lambda e: e) if not isinstance(right, dict) else right
         pairs = list(zip([e for _, e in contract.leaves(nested)], [e for _, e in contract.leaves(given)]))
@@ -640,6 +641,7 @@ def grade(key: Key, responses: list[Response], exact_only: bool = False, workers
             mark.note = result.get("note", "")
             mark.read_as = result.get("read_as")
             mark.explanation = result.get("explanation")
+            mark.misshapen = result.get("misshapen", False)
     finally:
         if own:
             pool.close()

@@ -217,7 +217,7 @@ def _environment(name: str, inner: str) -> str:
 def _wrapped(text: str, compact: bool = False) -> str:
     """A fraction's part or a root's argument, in parentheses when it is more than one term or factor."""
     text = text.strip()
-    simple = re.fullmatch(r"[\w′·∂∇.ᵀ⁰¹²³⁴⁵⁶⁷⁸⁹₀-₉ᵢⱼₖₗₘₙₚₛₜₓ]+", text) is not None
+    simple = re.fullmatch(r"[\w′·∂∇.ᵀ⁰¹²³⁴⁵⁶⁷⁸⁹₀-₉ᵢⱼₖₗₘₙₚₛₜₓ\u0300-\u036f\u20d7]+", text) is not None
     if compact:
         simple = re.fullmatch(r"[\w.]+", text) is not None
     if simple or (text.startswith("(") and text.endswith(")") and text.count("(") == 1):

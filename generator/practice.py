@@ -39,7 +39,16 @@ def fresh_problems(what: str | None, seed: int | None, resolve_spec: Callable[[s
         return [make_problem(derivation, resolve(derivation.params, {}, what), seed)], [None], seed
     from derivbook import spec
 
-    workbook = spec.load(resolve_spec(what), seed=seed, variants=1)
+    path = resolve_spec(what)
+    if what and not path.exists() and "/" not in what and not what.endswith(".toml"):
+        import difflib
+
+        from derivbook.model import UserError
+
+        near = difflib.get_close_matches(what, list(catalog()), n=1)
+        raise UserError(f"{what!r} is neither a derivation id nor a spec file"
+                        + (f"; did you mean {near[0]}?" if near else " (derivbook list shows the ids)"))
+    workbook = spec.load(path, seed=seed, variants=1)
     variant = make_variant(workbook.requests, workbook.seed, 0)
     return variant.problems, [r.points for r in workbook.requests], seed
 
@@ -95,7 +104,7 @@ def session(problems: list[Problem], ask: Callable[[str], str | None], say: Call
                         say(GRAMMAR)
                         continue
                     mark = _judge(key, variant, column, text, workers)
-                    if mark.why == "unreadable":
+                    if mark.why == "unreadable" or mark.misshapen:
                         say(f"  ? {mark.note}. Try again, or press Enter to skip.")
                         continue
                     break

@@ -288,9 +288,10 @@ def test_practice_asks_each_part_grades_it_and_shows_the_solution(monkeypatch):
     assert "Worked solution" in result.output and "\\frac" not in result.output and "Numbers (3" in result.output
     _declare_diag_mistake(monkeypatch)
     diagonal = answer_syntax.answer_text(sympy.diag(*problem.answer["softmax"].value))
-    result = CliRunner().invoke(main, ["practice", "softmax-jacobian", "--seed", "5"], input=f"2 3\n1/3\n{diagonal}\n")
+    result = CliRunner().invoke(main, ["practice", "softmax-jacobian", "--seed", "5"], input=f"2 3\n1/3\n[1, 0, 0]\n{diagonal}\n")
     assert result.exit_code == 0, result.output
     assert "two numbers in a row" in result.output  # unreadable: asked again
+    assert "expected a vector of 3, got a number" in result.output  # not the answer's form: asked again
     assert "✗ not right" in result.output and "diag-only" in result.output and "was left out" in result.output
     assert "You answered 0 of 2 parts right" in result.output
 
@@ -330,3 +331,18 @@ def test_latex_becomes_readable_unicode(latex, text):
 def test_bench_grading_times_a_small_class(tmp_path):
     assert 0 < grading.bench_grading(tmp_path, students=3) < 120
     assert (tmp_path / "bench-grades" / "report.html").is_file()
+
+
+def test_every_derivation_right_answers_earn_full_marks_and_wrong_ones_nothing(tmp_path):
+    spec = tmp_path / "every.toml"
+    spec.write_text('title = "Every derivation"\n' + "".join(f'[[problem]]\nderivation = "{d}"\n' for d in catalog()),
+                    encoding="utf-8")
+    key = grading.load_key(grading.class_answers(tmp_path / "build", 3, spec=spec, seed=11))
+    rows = [_simulated(key, kind)[n] for n, kind in enumerate(("exact", "decimal", "off-by-one"))]
+    sheets = grading.grade(key, _responses(key, rows))
+    for sheet in sheets[:2]:
+        assert {c: (m.why, m.note, sheet.response.cells[c]) for c, m in sheet.marks.items() if m.why} == {}
+    assert {c: m.why for c, m in sheets[2].marks.items() if m.points or m.why in ("", "unreadable")} == {}
+    exact_only = grading.grade(key, _responses(key, [_simulated(key, "decimal")[0]]), exact_only=True)[0]
+    for column, mark in exact_only.marks.items():
+        assert (mark.why == "") == (key.variants[0].parts[column].record["contract"]["rounding"] is None), column
