@@ -58,7 +58,7 @@ def test_editing_the_spec_misses_the_build_cache(tmp_path):
     assert "unchanged" in CliRunner().invoke(main, args).output
     (tmp_path / "s.toml").write_text(SPEC.replace("seed = 4", "seed = 5"))
     result = CliRunner().invoke(main, args)
-    assert "unchanged" not in result.output and '"seed": 5' in (tmp_path / "o" / "answers.json").read_text()
+    assert "unchanged" not in result.output and '"seed": "5"' in (tmp_path / "o" / "answers.json").read_text()
 
 
 def test_keys_change_with_any_input():
