@@ -96,5 +96,6 @@ def variant_record(variant) -> dict:
 def document(workbook, records: list[dict]) -> str:
     """answers.json's text from the variants' records: deterministic key order and formatting, so one seed
     gives the same bytes."""
-    data = {"schema": SCHEMA, "title": workbook.title, "seed": str(workbook.seed), "variants": records}
+    data = {"schema": SCHEMA, "title": workbook.title, "seed": str(workbook.seed),
+            "points": [request.points for request in workbook.requests], "variants": records}
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

@@ -267,5 +267,67 @@ def run() -> None:
         gc.freeze()
 
 
+# -- grading and practice (issue 21): thin commands over derivbook.grading and derivbook.practice ----------
+
+GRADE_HELP = """Grade students' answers against a build's answers.json.
+
+\b
+derivbook grade BUILD_DIR --template FILE   writes the empty responses sheet (CSV): variant, student, id,
+                                            then one column per answer part, such as 5.jacobian
+derivbook grade BUILD_DIR RESPONSES.csv     writes grades.csv, a feedback page per student and report.html
+                                            (in BUILD_DIR/grades unless --out says where)
+
+A cell holds what the student wrote: 3/7, -0.4286, sqrt(2)/2, 2 ln 2, e^2, 1e-3, [1/2, 1/3],
+[[1, 2], [3, 4]]; ^ and ** are powers; an empty cell is blank. A part is right when it equals the key
+exactly, or as a decimal rounded as the sheet asks (--exact-only: decimals earn nothing where an exact
+value is asked for); a declared mistake is named. Points: a problem's points (the spec's) are split
+equally among its parts; a part with a unique answer earns its share in proportion to its right entries,
+one that may be written several ways (up to sign, scale or order) all or nothing. See docs/grading.md.
+"""
+
+
+@main.command(cls=Command, help=GRADE_HELP)
+@click.argument("build_dir", type=click.Path(path_type=Path))
+@click.argument("responses", type=click.Path(path_type=Path), required=False)
+@click.option("--template", type=click.Path(path_type=Path), help="Write the empty responses sheet to this file.")
+@click.option("--out", type=click.Path(path_type=Path), help="Folder for the grades [default: BUILD_DIR/grades].")
+@click.option("--exact-only", is_flag=True, help="Decimals earn nothing where an exact answer is asked for.")
+@click.option("--no-key", is_flag=True, help="Feedback pages without the key's answers and worked solutions.")
+def grade(build_dir: Path, responses: Path | None, template: Path | None, out: Path | None, exact_only: bool,
+          no_key: bool) -> None:
+    from derivbook import grading
+
+    if template is not None:
+        if responses is not None:
+            raise UserError("give RESPONSES.csv to grade, or --template FILE to write the empty sheet, not both")
+        written = grading.write_template(build_dir, template)
+        click.echo(f"wrote the responses sheet {written} ({written.read_text(encoding='utf-8').count(chr(10)) - 1} rows)")
+        return
+    if responses is None:
+        raise UserError("grade needs RESPONSES.csv, or --template FILE to write the empty responses sheet")
+    outcome = grading.grade_build(build_dir, responses, out, exact_only=exact_only, with_key=not no_key, notice=_notice)
+    click.echo(grading.summary(outcome))
+
+
+def _ask(prompt: str) -> str | None:
+    try:
+        return click.prompt(prompt, default="", show_default=False, prompt_suffix=" ")
+    except click.exceptions.Abort:  # end of input or Ctrl-C: the session ends with its score
+        click.echo("")
+        return None
+
+
+@main.command(cls=Command)
+@click.argument("what", required=False, metavar="[ID | SPEC]")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Seed of the problems [default: a fresh one].")
+def practice(what: str | None, seed: int | None) -> None:
+    """Practise in the terminal: a fresh problem of a derivation ID, or a fresh variant of a SPEC (default:
+    the LLM Foundations workbook). Each answer is graded as it is typed, mistakes are explained, and the
+    worked solution follows each problem."""
+    from derivbook.practice import run as run_practice
+
+    run_practice(what, seed, resolve_spec, ask=_ask, say=click.echo)
+
+
 if __name__ == "__main__":  # pragma: no cover
     run()

@@ -165,10 +165,27 @@ def _entry(contract: Contract, right: Any, given: Any, exact_only: bool, slack: 
     if not given.has(sympy.Float):
         from derivbook.verify import is_zero
 
-        return is_zero(right - given)
+        if right.is_Rational and given.is_Rational:
+            return right == given
+        return not _apart(right, given) and is_zero(right - given)
     if exact_only and not right.is_Integer:
         return False
     return abs(_float(right) - _float(given)) <= contract.tolerance(right) * slack
+
+
+APART = 1e-20  # relative: two exact values whose difference evaluates larger than this are not equal
+
+
+def _apart(right: Any, given: Any) -> bool:
+    """Whether two exact values differ for certain: their difference, evaluated to 30 digits (SymPy's evalf
+    raises its precision through cancellation), is far from zero. Only a shortcut past ``is_zero``, whose
+    rewrites and ``simplify`` are slow on a wrong answer; it decides nothing ``is_zero`` would not."""
+    try:
+        difference = abs(sympy.N(right - given, 30))
+        scale = max(1, abs(sympy.N(right, 30)))
+        return bool(difference.is_Number and difference > APART * scale)
+    except (TypeError, ValueError, ArithmeticError):
+        return False
 
 
 def _scaled(value: Any, factor: Any) -> Any:

@@ -24,8 +24,8 @@ def test_list_shows_every_derivation_with_its_parameters(runner):
 def test_show_prints_problem_steps_and_verification(runner):
     result = runner.invoke(main, ["show", "softmax-jacobian", "--seed", "3", "--set", "n=2"])
     assert result.exit_code == 0
-    assert "z = [log(2), log(4)]" in result.output
-    assert "jacobian = [[2/9, -2/9], [-2/9, 2/9]]" in result.output
+    assert "z = (ln 2, ln 4)" in result.output  # readable plain text, not SymPy's repr nor LaTeX
+    assert "⎡2/9   -2/9⎤" in result.output and "J = ⎢          ⎥" in result.output
     assert "Verified: exact ok, numeric ok" in result.output
 
 

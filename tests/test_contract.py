@@ -47,3 +47,19 @@ def test_a_mistake_must_be_told_apart_even_as_a_decimal():
     right = Rational(1, 3)
     assert contract.distinct(terms(right), right, Rational(1, 2))
     assert not contract.distinct(terms(right), right, Rational(1, 3) + Rational(1, 10**6))
+
+
+def test_exact_comparison_equal_forms_agree_and_wrong_ones_are_refused_without_simplify(monkeypatch):
+    from sympy import log
+
+    from derivbook import verify
+
+    part = terms(2 * log(2))
+    assert contract.agrees(part, 2 * log(2), log(4))  # equal, written otherwise: is_zero decides
+    assert contract.agrees(part, Rational(3, 7), Rational(6, 14))
+    calls = []
+    monkeypatch.setattr(verify, "is_zero", lambda e: calls.append(e) or False)
+    assert not contract.agrees(part, 2 * log(2), 2 * log(3))  # apart by evaluation: no rewriting needed
+    assert not contract.agrees(part, Rational(3, 7), Rational(3, 8))  # two fractions: compared directly
+    assert calls == []
+    assert contract._apart(2 * log(2), log(5)) and not contract._apart(2 * log(2), log(4))
