@@ -255,20 +255,6 @@ def cache_clear() -> None:
     click.echo(f"{store.folder or 'no cache'}: removed {removed / 1024**2:.1f} MB")
 
 
-def run() -> None:
-    """The ``derivbook`` program: ``main``, then an exit that skips collecting what SymPy left in memory.
-
-    Python's last garbage collection would walk every object SymPy made; frozen, they are left to the end of
-    the process (docs/performance.md). Tests call ``main`` and keep collecting.
-    """
-    try:
-        main()
-    finally:
-        gc.freeze()
-
-
-# -- grading and practice (issue 21): thin commands over derivbook.grading and derivbook.practice ----------
-
 GRADE_HELP = """Grade students' answers against a build's answers.json.
 
 \b
@@ -286,7 +272,7 @@ one that may be written several ways (up to sign, scale or order) all or nothing
 """
 
 
-@main.command(cls=Command, help=GRADE_HELP)
+@main.command(help=GRADE_HELP)
 @click.argument("build_dir", type=click.Path(path_type=Path))
 @click.argument("responses", type=click.Path(path_type=Path), required=False)
 @click.option("--template", type=click.Path(path_type=Path), help="Write the empty responses sheet to this file.")
@@ -305,7 +291,10 @@ def grade(build_dir: Path, responses: Path | None, template: Path | None, out: P
         return
     if responses is None:
         raise UserError("grade needs RESPONSES.csv, or --template FILE to write the empty responses sheet")
-    outcome = grading.grade_build(build_dir, responses, out, exact_only=exact_only, with_key=not no_key, notice=_notice)
+    from derivbook.cache import open_cache, using
+
+    with using(open_cache(warn=_say)):
+        outcome = grading.grade_build(build_dir, responses, out, exact_only=exact_only, with_key=not no_key, notice=_say)
     click.echo(grading.summary(outcome))
 
 
@@ -317,16 +306,31 @@ def _ask(prompt: str) -> str | None:
         return None
 
 
-@main.command(cls=Command)
+@main.command()
 @click.argument("what", required=False, metavar="[ID | SPEC]")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Seed of the problems [default: a fresh one].")
 def practice(what: str | None, seed: int | None) -> None:
     """Practise in the terminal: a fresh problem of a derivation ID, or a fresh variant of a SPEC (default:
     the LLM Foundations workbook). Each answer is graded as it is typed, mistakes are explained, and the
     worked solution follows each problem."""
+    from derivbook.cache import open_cache, using
     from derivbook.practice import run as run_practice
+    from derivbook.spec import resolve_spec
 
-    run_practice(what, seed, resolve_spec, ask=_ask, say=click.echo)
+    with using(open_cache(warn=_say)):
+        run_practice(what, seed, resolve_spec, ask=_ask, say=click.echo)
+
+
+def run() -> None:
+    """The ``derivbook`` program: ``main``, then an exit that skips collecting what SymPy left in memory.
+
+    Python's last garbage collection would walk every object SymPy made; frozen, they are left to the end of
+    the process (docs/performance.md). Tests call ``main`` and keep collecting.
+    """
+    try:
+        main()
+    finally:
+        gc.freeze()
 
 
 if __name__ == "__main__":  # pragma: no cover

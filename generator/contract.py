@@ -44,12 +44,12 @@ class Contract:
         if self.integer or self.places is None:
             return 0.0
         if not self.significant:
-            return 0.5 * 10.0 ** -self.places * (1 + SLACK)
+            return float(f"5e-{self.places + 1}")
         number = abs(float(sympy.N(entry, 20)))
         if number == 0:
-            return 0.5 * 10.0 ** -self.places
+            return float(f"5e-{self.places + 1}")
         exponent = math.floor(math.log10(number))
-        return 0.5 * 10.0 ** (exponent - self.places + 1) * (1 + SLACK)
+        return float(f"5e{exponent - self.places}")
 
     def rounding(self) -> dict | None:
         """The rounding a decimal answer is asked for, as answers.json records it."""
@@ -170,7 +170,7 @@ def _entry(contract: Contract, right: Any, given: Any, exact_only: bool, slack: 
         return not _apart(right, given) and is_zero(right - given)
     if exact_only and not right.is_Integer:
         return False
-    return abs(_float(right) - _float(given)) <= contract.tolerance(right) * slack
+    return abs(_float(right) - _float(given)) <= contract.tolerance(right) * slack * (1 + SLACK)
 
 
 APART = 1e-20  # relative: two exact values whose difference evaluates larger than this are not equal

@@ -734,14 +734,14 @@ def class_answers(folder: Path, students: int, spec: Path | None = None, seed: i
     made with the library (no PDFs): for tests and the benchmark. Returns the build folder."""
     from derivbook import answers, workbooks
     from derivbook import spec as specs
-    from derivbook.engine import make_variant
+    from derivbook.engine import derive_variant, plan_variants
 
     folder.mkdir(parents=True, exist_ok=True)
     roster = folder / "roster.csv"
     roster.write_text("name\n" + "".join(f"Student {n:03d}\n" for n in range(1, students + 1)), encoding="utf-8")
     workbook = specs.load(spec or Path(workbooks.__file__).parent / "llm-foundations.toml", seed=seed, roster=roster)
-    records = [answers.variant_record(make_variant(workbook.requests, workbook.seed, index, student))
-               for index, student in enumerate(workbook.students)]
+    records = [answers.variant_record(derive_variant(workbook.requests, workbook.seed, variant))
+               for variant in plan_variants(workbook.seed, workbook.students)]
     (folder / "answers.json").write_text(answers.document(workbook, records), encoding="utf-8")
     return folder
 

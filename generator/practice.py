@@ -29,7 +29,7 @@ class Score:
 def fresh_problems(what: str | None, seed: int | None, resolve_spec: Callable[[str | None], Path]) -> tuple[list[Problem], list, int]:
     """(problems, their points, seed): one problem of a derivation id, or a variant of a spec (a path or a
     bundled workbook's name; none: the default workbook). A fresh seed unless one is given."""
-    from derivbook.engine import make_problem, make_variant
+    from derivbook.engine import derive_variant, make_problem, plan_variants
     from derivbook.params import resolve
     from derivbook.registry import catalog
 
@@ -49,7 +49,7 @@ def fresh_problems(what: str | None, seed: int | None, resolve_spec: Callable[[s
         raise UserError(f"{what!r} is neither a derivation id nor a spec file"
                         + (f"; did you mean {near[0]}?" if near else " (derivbook list shows the ids)"))
     workbook = spec.load(path, seed=seed, variants=1)
-    variant = make_variant(workbook.requests, workbook.seed, 0)
+    variant = derive_variant(workbook.requests, workbook.seed, plan_variants(workbook.seed, workbook.students)[0])
     return variant.problems, [r.points for r in workbook.requests], seed
 
 

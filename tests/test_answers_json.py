@@ -97,7 +97,7 @@ def test_contract_freedom_convention_significant_figures_and_mistakes_match_the_
         derivation="pca", params={"m": 4, "dims": 2}, seed=2**64 - 1, verified={"exact": True, "numeric": True},
     )
     variant = Variant(0, "K-7QX4", None, [problem])
-    document = json.loads(answers.document(SimpleNamespace(title="T", seed=2**63 - 1), [answers.variant_record(variant)]))
+    document = json.loads(answers.document(SimpleNamespace(title="T", seed=2**63 - 1, requests=[SimpleNamespace(points=4)]), [answers.variant_record(variant)]))
     assert errors(document) == []
     record = document["variants"][0]["problems"][0]
     assert record["seed"] == str(2**64 - 1)
