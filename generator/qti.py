@@ -143,7 +143,7 @@ def printed(part, value: Any) -> str:
         return str(int(sympy.sympify(value)))
     if terms.significant:
         return format(Decimal(f"{float(sympy.N(value, 30)):.{terms.places - 1}e}"), "f")
-    return f"{float(sympy.N(value, 30)):.{terms.places}f}"
+    return f"{float(sympy.N(value, 30)):.{terms.places or contract.DECIMAL_PLACES}f}"  # a mistake's fraction in a count
 
 
 def typing_hint(part, value: Any) -> str:
