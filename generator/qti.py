@@ -150,7 +150,7 @@ def typing_hint(part, value: Any) -> str:
     """What the student types, from the contract (Canvas reads a number, never a fraction)."""
     terms = contract.of(part)
     if terms.integer:
-        return "Type a whole number: digits only, no spaces."
+        return "Type a whole number: digits, a minus sign if it is negative, no spaces or separators."
     if terms.significant:
         how = f"a decimal number rounded to {terms.places} significant figures, with a point (1/7000 is typed {printed(part, sympy.Rational(1, 7000))})"
     else:
@@ -317,7 +317,10 @@ def assessment_head(workbook) -> str:
     return ('<?xml version="1.0" encoding="UTF-8"?>\n'
             f'<questestinterop xmlns="{NAMESPACE}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
             f'xsi:schemaLocation="{SCHEMA_LOCATION}">\n'
-            f'<assessment ident="{key(workbook)}" title="{title}">\n<section ident="root_section">\n')
+            f'<assessment ident="{key(workbook)}" title="{title}">\n'
+            # an Examination is imported by Canvas as a graded quiz (without it, a practice quiz)
+            "<qtimetadata><qtimetadatafield><fieldlabel>qmd_assessmenttype</fieldlabel><fieldentry>Examination</fieldentry>"
+            '</qtimetadatafield></qtimetadata>\n<section ident="root_section">\n')
 
 
 ASSESSMENT_TAIL = "</section>\n</assessment>\n</questestinterop>\n"
