@@ -160,7 +160,7 @@ def show(derivation_id: str, seed: str, sets: tuple[str, ...], folders: tuple[Pa
 @click.option("--out", type=click.Path(path_type=Path), help="Output directory [default: build/<workbook>].")
 @click.option("--paper", type=click.Choice(["a4", "letter"]), help="Paper size (overrides the spec's).")
 @click.option("--format", "formats", default=BUILD_FORMATS, show_default=True,
-              help="Comma-separated: pdf, tex, json, html, moodle.")
+              help="Comma-separated: pdf, tex, json, html, moodle, qti.")
 @click.option("--jobs", type=click.IntRange(1, 256), help="Worker processes [default: the number of cores].")
 @click.option("--variant", "only", metavar="ID", help="Rebuild only the variant with this id (same spec, seed and count).")
 @click.option("--no-cache", is_flag=True, help="Derive, render and compile everything afresh.")

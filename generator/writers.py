@@ -181,7 +181,25 @@ class MoodleWriter(Writer):
         staging.record(self.format, name)
 
 
-WRITERS = {writer.format: writer for writer in (PdfWriter(), TexWriter(), JsonWriter(), HtmlWriter(), MoodleWriter())}
+class QtiWriter(Writer):
+    """A QTI 1.2 package for Canvas and other LMSs: one question group per problem (derivbook.qti)."""
+
+    format = "qti"
+
+    def chunk(self, part: ChunkPart) -> dict[str, bytes]:
+        from derivbook import qti
+
+        return qti.chunk_files(part, self.format)
+
+    def finish(self, plan, staging) -> None:
+        from derivbook import qti
+
+        name = f"{plan.workbook.name}-qti.zip"
+        qti.write_package(plan.workbook, staging.parts(self.format), staging.folder / name)
+        staging.record(self.format, name)
+
+
+WRITERS = {writer.format: writer for writer in (PdfWriter(), TexWriter(), JsonWriter(), HtmlWriter(), MoodleWriter(), QtiWriter())}
 FORMATS = tuple(WRITERS)
 DEFAULT_FORMATS = ("pdf", "tex", "json")
 
