@@ -173,9 +173,9 @@ class Staging:
     def publish(self, key: str, formats: tuple[str, ...], summary: dict) -> list[Path]:
         """Make ``out_dir`` this build: its files, what it kept of the previous output, and a manifest."""
         shutil.rmtree(self.folder / PARTS, ignore_errors=True)
-        previous = manifest(self.out_dir) if self.out_dir.is_dir() else None
         try:
-            with _locked(self.out_dir.parent):
+            with _locked(self.out_dir.parent):  # another build may have published meanwhile: read it now
+                previous = manifest(self.out_dir) if self.out_dir.is_dir() else None
                 formats = self._carry_over(previous, key, formats)
                 record = {"key": key, "formats": sorted(formats), **summary,
                           "files": {name: list(entry) for name, entry in sorted(self.files.items())}}
