@@ -46,6 +46,7 @@ def mathml(latex: str, display: bool = False, displaystyle: bool = False) -> Mar
 @lru_cache(maxsize=8192)
 def _mathml(latex: str, display: bool, displaystyle: bool) -> str:
     root = ET.fromstring(convert(latex.replace("\\allowbreak", "")))  # a line-break hint latex2mathml would print
+    _symbols(root)
     _operators(root)
     _fences(root)
     if display:
@@ -96,8 +97,14 @@ def _operators(parent: ET.Element) -> None:
     for index, child in enumerate(children):
         base = child[0] if child.tag in (M + "msub", M + "msup", M + "msubsup", M + "munder", M + "mover") and len(child) else child
         if _is_function(base):
-            base.tag = M + "mi"
-            base.attrib = {"mathvariant": "normal"}
+            if child.tag == M + "msub" and base.text.strip() in LIMITS:
+                # lim, max … take their limits under them at display size and beside them inline, as in TeX
+                child.tag = M + "munder"
+                base.tag = M + "mo"
+                base.attrib = {"movablelimits": "true", "lspace": "0", "rspace": "0"}
+            else:
+                base.tag = M + "mi"
+                base.attrib = {"mathvariant": "normal"}
             if out and not _is_space(out[-1]) and not _is_operator(out[-1]):
                 out.append(ET.Element(M + "mspace", width=THIN))
             out.append(child)
@@ -118,8 +125,22 @@ def _operators(parent: ET.Element) -> None:
 
 
 LARGE = {"∑", "∏"}
+LIMITS = {"lim", "max", "min", "sup", "inf", "argmax", "argmin", "limsup", "liminf"}
+ORDINARY = {"∞": True, "∇": True, "∂": False}  # symbol: set upright
 SCRIPTS = {M + "msub": M + "munder", M + "msup": M + "mover", M + "msubsup": M + "munderover"}
 TALL = {M + tag for tag in ("mfrac", "mtable", "msqrt", "mroot", "munder", "mover", "munderover")}
+
+
+def _symbols(root: ET.Element) -> None:
+    """Operators TeX sets as ordinary symbols: ∞, ∂, ∇ (no spaces around them), and the solidus and the
+    bars of |x| and ‖x‖ (\\lvert, \\rVert), set tight: 1/2, not 1 / 2."""
+    for element in root.iter(M + "mo"):
+        if element.text in ORDINARY:
+            element.tag = M + "mi"
+            element.attrib = {"mathvariant": "normal"} if ORDINARY[element.text] else {}
+        elif element.text in ("/", "|", "‖"):
+            element.set("lspace", "0")
+            element.set("rspace", "0")
 
 
 def _fences(element: ET.Element) -> None:
@@ -127,10 +148,6 @@ def _fences(element: ET.Element) -> None:
     bracket around a plain number is drawn loose ("( 2, −1 )"); around a fraction or a matrix it grows."""
     for child in element:
         _fences(child)
-    if element.tag == M + "mo" and element.text in ("/", "|", "‖"):
-        # set tight, as TeX sets a solidus (1/2, not 1 / 2) and the bars of |x| and ‖x‖ (\lvert, \rVert)
-        element.set("lspace", "0")
-        element.set("rspace", "0")
     if element.tag in SCRIPTS and len(element) and element[0].tag == M + "mo" and element[0].text in LARGE:
         element.tag = SCRIPTS[element.tag]  # ∑ with limits: under and over it at display size, beside it inline
     if element.tag != M + "mrow" or len(element) < 2:

@@ -231,6 +231,9 @@ def test_mathml_sets_a_leading_minus_as_a_sign_and_display_at_full_size():
     inline = str(web.mathml(r"\frac{1}{2}", displaystyle=True))
     assert 'display="inline"' in inline and 'displaystyle="true"' in inline
     assert "<munderover><mo>∑</mo>" in str(web.mathml(r"\sum_{i=1}^{n} x_i"))
+    assert '<munder><mo movablelimits="true" lspace="0" rspace="0">lim</mo>' in str(web.mathml(r"\lim_{T \to 0} x"))
+    assert '<mi mathvariant="normal">∞</mi>' in str(web.mathml(r"T \to \infty"))  # a symbol: no operator spaces
+    assert '<mo lspace="0" rspace="0">/</mo>' in str(web.mathml("1/2"))
     assert "allowbreak" not in str(web.mathml(r"\bigl(1,\allowbreak\ 2\bigr)"))
     assert web.mathml("  ") == ""
 
