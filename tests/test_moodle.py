@@ -245,3 +245,27 @@ def test_feedback_escapes_the_cloze_syntax():
     assert "\\}" in text and "\\#" in text and "~" not in text
     assert "&amp;lt;b&amp;gt;" in text  # Moodle decodes entities once before it stores the feedback as HTML
     assert not re.search(r"(?<!\\)\}", text)
+
+
+def test_a_part_with_no_convention_for_its_freedom_is_left_to_paper_and_a_problem_of_only_such_parts_is_an_essay(tmp_path):
+    import dataclasses
+
+    from derivbook.engine import derive_variant, plan_variants
+
+    path = tmp_path / "s.toml"
+    path.write_text('title = "T"\n[[problem]]\nderivation = "pca"\npoints = 6\n')
+    workbook = spec.load(path)
+    variant = plan_variants(workbook.seed, [None])[0]
+    derive_variant(workbook.requests, workbook.seed, variant)
+    problem = variant.problems[0]
+    free = dataclasses.replace(problem.answer["pc1"], convention=None)  # up to sign, and no rule picks one
+    problem.answer = {**problem.answer, "pc1": free}
+    question = ET.fromstring(moodle.question(workbook, 1, variant))
+    text = question.find("questiontext/text").text
+    assert question.get("type") == "cloze" and "is answered on paper" in text
+    assert len(FIELD.findall(text)) == sum(len(leaves(p.value if not hasattr(p.value, "tolist") else p.value.tolist()))
+                                           for name, p in problem.answer.items() if name != "pc1")
+    problem.answer = {name: dataclasses.replace(p, freedom="sign", convention=None) for name, p in problem.answer.items()}
+    essay = ET.fromstring(moodle.question(workbook, 1, variant))
+    assert essay.get("type") == "essay" and essay.find("defaultgrade").text == "6"
+    assert not FIELD.findall(essay.find("questiontext/text").text)
