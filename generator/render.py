@@ -217,8 +217,9 @@ def html_environment() -> jinja2.Environment:
         lstrip_blocks=True,
         bytecode_cache=_bytecode_cache(),
     )
-    env.filters.update(math=web.math, approx=web.approx, prose=web.prose, paragraph=web.paragraph, svg=web.svg,
-                       step_groups=step_groups)
+    env.filters.update(math=web.math, display_math=web.display_math, approx=web.approx, prose=web.prose,
+                       paragraph=web.paragraph, svg=web.svg, step_groups=step_groups)
+    env.globals["decimal_places"] = in_words(DECIMAL_PLACES)
     return env
 
 

@@ -131,7 +131,8 @@ class JsonWriter(Writer):
 
 
 class HtmlWriter(Writer):
-    """One self-contained page per variant (MathML, inline SVG) and an index page."""
+    """Two self-contained pages per variant (MathML, inline SVG): the student's sheet ``sheet-<id>.html``, with
+    no answer anywhere in it, and the teacher's key ``key-<id>.html``; and the teacher's index page."""
 
     format = "html"
 

@@ -191,5 +191,5 @@ def test_paragraphs_are_printed_apart_on_the_sheet_and_the_page(tmp_path):
     assert result.exit_code == 0, result.output
     tex = (out / "worksheet.tex").read_text()
     assert "\\textit{Show your working.}\\par\n\\smallskip \\textit{Calculators are allowed.}\\par" in tex
-    html = next(out.rglob("variant-*.html")).read_text()
+    html = next(out.rglob("sheet-*.html")).read_text()
     assert "<p><em>Show your working.</em></p>\n<p><em>Calculators are allowed.</em></p>" in html
