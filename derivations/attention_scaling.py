@@ -29,6 +29,10 @@ ID = "attention-scaling"
 TITLE = "Why attention scales by $1/\\sqrt{d}$"
 TOPIC = "probability"
 PARAMS = (Param("max_d", int, 128, "largest head dimension d drawn (a power of two at least 4)", low=4, high=4096),)
+CONSTANT_PARTS = {  # the same in every instance, on purpose
+    "mean": "E[q·k] = 0 for any independent zero-mean q and k: the point of the part",
+    "slope_limit": "the unscaled softmax saturates for every sigma^2 > 0: the limit is 0, the point of the part",
+}
 
 SIGMA2_CHOICES = (Rational(1, 4), Rational(1, 2), Rational(1), Rational(2), Rational(3), Rational(4))
 

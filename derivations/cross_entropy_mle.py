@@ -17,7 +17,7 @@ TITLE = "Cross-entropy as maximum likelihood"
 TOPIC = "probability"
 PARAMS = (
     Param("k", int, 4, "number of distinct next tokens", low=2, high=6),
-    Param("max_count", int, 9, "largest count of one token", low=2, high=50),
+    Param("max_count", int, 9, "largest count of one token", low=3, high=50),
 )
 
 VOCABULARY = ("cat", "dog", "sat", "mat", "ran", "sun", "hat", "cup", "red", "big")

@@ -28,7 +28,7 @@ TOPIC = "probability"
 PARAMS = (Param("n", int, 4, "vocabulary size", choices=(3, 4)),)
 
 DYADIC = {
-    3: [(Rational(1, 2), Rational(1, 4), Rational(1, 4))],
+    3: [(Rational(1, 2), Rational(1, 4), Rational(1, 4)), (Rational(1, 2), Rational(1, 2), 0)],
     4: [(Rational(1, 2), Rational(1, 4), Rational(1, 8), Rational(1, 8)), (Rational(1, 4),) * 4,
         (Rational(1, 2), Rational(1, 4), Rational(1, 4), 0)],
 }
@@ -57,8 +57,9 @@ def generate(params: dict, dice) -> Problem:
     """Two different dyadic distributions; q has full support so the cross-entropy is finite.
 
     Where p has full support too, a pair with KL(p‖q) = KL(q‖p) (a swap of two entries, say) is redrawn
-    when an asymmetric pair exists (n = 4; at n = 3 every pair is a permutation of one distribution, and
-    symmetric): it would hide that KL divergence is not symmetric.
+    when an asymmetric pair exists (n = 4; at n = 3 every pair of full-support distributions is a
+    permutation of one, and symmetric): it would hide that KL divergence is not symmetric. At n = 3, p may
+    leave a token out, so that the numbers differ from one student to the next.
     """
     derive()
     n = params["n"]

@@ -49,10 +49,11 @@ def derive() -> dict:
 
 
 def generate(params: dict, dice) -> Problem:
-    """A small integer matrix of rank below full, and realistic LoRA sizes."""
+    """A small integer matrix of rank below full (or full, when it has two rows or columns), and realistic LoRA sizes."""
     rows, cols = params["rows"], params["cols"]
     for _ in range(200):
-        rank = dice.integer(1, min(rows, cols) - 1)
+        rank = dice.integer(1, max(min(rows, cols) - 1, 2))  # a 2-row (or 2-column) W may be of full rank, else
+        # every student's rank would be 1
         w = int_matrix(dice, rows, rank, -2, 2) * int_matrix(dice, rank, cols, -2, 2)
         if w.rank() == rank and max(abs(v) for v in w) <= 9 and sum(1 for v in w if v == 0) <= rows:
             break

@@ -232,8 +232,10 @@ def mistakes_html(problem, part, path: tuple, value: Any) -> str:
         if mistake.part != part.name:
             continue
         wrong = dict(contract.leaves(mistake.value))[path]
-        if any(abs(float(sympy.N(wrong, 30)) - exact) <= margin for exact, margin in accepted(part, value)):
-            continue  # the slip does not show at this entry
+        shown = float(printed(part, wrong))
+        if any(abs(candidate - exact) <= margin for candidate in (float(sympy.N(wrong, 30)), shown)
+               for exact, margin in accepted(part, value)):
+            continue  # the slip does not show at this entry, or not once it is rounded as the sheet asks
         rows.append(f"<li>If you typed about {html.escape(printed(part, wrong))}: {prose(mistake.explanation)}</li>")
     return "<div><p>Common mistakes:</p><ul>" + "".join(rows) + "</ul></div>" if rows else ""
 
