@@ -76,6 +76,13 @@ def _gelu_steps(point, k: int, value) -> list:
     ]
 
 
+def _gelu_shown(point, k: int) -> Tex:
+    """GELU'(±ln k) as the answer box writes it: Φ(x) + xφ(x) with x substituted, as in the steps."""
+    sign = "-" if point < 0 else "+"
+    return Tex(rf"\tfrac12\Bigl(1 {sign} \operatorname{{erf}}\frac{{\ln {k}}}{{\sqrt2}}\Bigr) {sign} "
+               rf"\frac{{\ln {k}}}{{\sqrt{{2\pi}}}}\, e^{{-(\ln {k})^2/2}}")
+
+
 def _mistakes(point, sig, th, values: dict) -> list:
     return [
         Mistake("sigmoid", "sigma-not-derivative", sig,
@@ -125,7 +132,8 @@ def generate(params: dict, dice) -> Problem:
         ],
         steps=steps,
         answer={
-            name: AnswerPart(name, Tex(LABELS[name]), values[name], decimals=4 if name == "gelu" else None)
+            name: AnswerPart(name, Tex(LABELS[name]), values[name], decimals=4 if name == "gelu" else None,
+                             shown=_gelu_shown(point, k) if name == "gelu" else None)
             for name in ACTIVATIONS
         },
         mistakes=_mistakes(point, sig, th, values),

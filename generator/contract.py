@@ -46,8 +46,8 @@ class Contract:
         if not self.significant:
             return float(f"5e-{self.places + 1}")
         number = abs(float(sympy.N(entry, 20)))
-        if number == 0:
-            return float(f"5e-{self.places + 1}")
+        if number == 0:  # no significant figure to round: zero is written as it is
+            return 0.0
         exponent = math.floor(math.log10(number))
         return float(f"5e{exponent - self.places}")
 

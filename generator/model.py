@@ -74,6 +74,10 @@ class AnswerPart:
     significant figures in scientific notation, for tiny numbers such as learning rates). A part whose
     value is a list (or dict) of separate results names them in ``items`` and is printed one per line.
 
+    ``shown`` is how the answer box writes the value when SymPy's printed form would bury the textbook one
+    (GELU′ as Φ(x) + xφ(x) with x substituted, not a jumble of erf and exponentials); it is built from the
+    same numbers as the steps, and the value itself stays what is verified, recorded and graded.
+
     ``freedom`` says which other answers are just as right (a key of ``FREEDOMS``): an eigenvector is
     right at any scale, a principal direction at either sign. ``convention`` is the rule the question
     states that picks the one answer the key prints ("unit length, first nonzero entry positive").
@@ -88,10 +92,16 @@ class AnswerPart:
     items: tuple = ()
     freedom: str = "unique"
     convention: str | None = None
+    shown: Tex | None = None  # the textbook form the answer box prints, where SymPy's own form reads badly
+
 
     def __post_init__(self) -> None:
         if self.freedom not in FREEDOMS:
             raise ValueError(f"answer part {self.name}: freedom must be one of {', '.join(FREEDOMS)}, not {self.freedom!r}")
+
+    def printed(self, value: Any) -> MathLike:
+        """What the answer box writes for ``value`` (one of ``lines()``'s): its ``shown`` form, or itself."""
+        return self.shown if self.shown is not None and not self.items else value
 
     def lines(self) -> list[tuple[MathLike, Any]]:
         """(label, value) pairs as printed: one per item, or the whole part."""

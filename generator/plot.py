@@ -153,6 +153,19 @@ def dashed(points: list[tuple[float, float]]) -> list[list[tuple[float, float]]]
     return dashes
 
 
+def away(point: tuple[float, float], neighbours: list[tuple[float, float]], text: str, gap: float = 2.0) -> Note:
+    """A label beside ``point``, on the side facing away from its nearest neighbour (the next iterate, or the
+    last one), so that it never sits on another mark."""
+    nearest = min(neighbours, key=lambda q: math.dist(point, q))
+    dx, dy = point[0] - nearest[0], point[1] - nearest[1]
+    if math.hypot(dx, dy) < 1e-9:
+        dx, dy = 1.0, -1.0
+    length = math.hypot(dx, dy)
+    ux, uy = dx / length, dy / length
+    anchor = ("b" if uy >= 0 else "t") + ("l" if ux >= 0 else "r")
+    return Note(point[0] + gap * ux, point[1] + gap * uy, text, anchor)
+
+
 def layout(kind: str, data: dict) -> Plot:
     """The plot of a Figure's data: what to draw where, in mm, with the frame's lower left corner at (0, 0)."""
     plot = Plot(WIDTH, HEIGHT, data.get("xlabel", ""), data.get("ylabel", ""))
@@ -200,8 +213,9 @@ def layout(kind: str, data: dict) -> Plot:
         plot.lines.append(Line([(x(a), y(b)) for a, b in data["path"]], "path"))
         plot.marks += [Mark(x(a), y(b), "dot") for a, b in data["path"]]
         plot.marks.append(Mark(x(data["minimum"][0]), y(data["minimum"][1]), "cross"))
-        start, end = data["path"][0], data["minimum"]
-        plot.notes += [Note(x(start[0]) - 1, y(start[1]) + 1, "x_0", "br"), Note(x(end[0]) + 1.5, y(end[1]) - 1.5, "x^{*}", "tl")]
+        points = [(x(a), y(b)) for a, b in data["path"]]
+        minimum = (x(data["minimum"][0]), y(data["minimum"][1]))
+        plot.notes += [away(points[0], [*points[1:], minimum], "x_0"), away(minimum, points, "x^{*}")]
     else:
         raise ValueError(f"unknown figure kind {kind!r}")
     if not plot.xticks:

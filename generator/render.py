@@ -136,6 +136,11 @@ def plot(figure) -> Any:
     return layout(figure.kind, figure.data)
 
 
+def whole(value: Any) -> bool:
+    """An answer value that is a whole number (a decimal beside it would only repeat it: 0 ≈ 0)."""
+    return not isinstance(value, (list, tuple, dict)) and getattr(value, "is_Integer", False) is True
+
+
 def step_groups(steps: list) -> list[tuple[str | None, list[Step]]]:
     """Worked steps split into (heading, steps) groups: each group is typeset as one aligned display."""
     groups: list[tuple[str | None, list[Step]]] = []
@@ -197,6 +202,7 @@ def environment() -> jinja2.Environment:
         plot=plot, trusted=NoEscape,
     )
     env.tests["step"] = lambda item: isinstance(item, Step)
+    env.tests["whole"] = whole
     from derivbook import plot as plot_geometry  # the figure partial's spacings, shared with the SVG
 
     env.globals["plot_geometry"] = plot_geometry
@@ -220,6 +226,7 @@ def html_environment() -> jinja2.Environment:
     env.filters.update(math=web.math, display_math=web.display_math, approx=web.approx, prose=web.prose,
                        paragraph=web.paragraph, svg=web.svg, step_groups=step_groups)
     env.globals["decimal_places"] = in_words(DECIMAL_PLACES)
+    env.tests["whole"] = whole
     return env
 
 

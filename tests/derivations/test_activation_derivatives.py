@@ -58,3 +58,14 @@ def test_printing_survives_a_trip_between_processes():
     for problem in instances("activation-derivatives", seeds=4):
         copy = pickle.loads(pickle.dumps(problem))
         assert [tex(s.rhs) for s in copy.steps if isinstance(s, Step)] == [tex(s.rhs) for s in problem.steps if isinstance(s, Step)]
+
+
+def test_the_gelu_answer_box_writes_the_textbook_form_of_the_verified_value():
+    for problem in instances("activation-derivatives", seeds=12):
+        part = problem.answer["gelu"]
+        point = problem.inputs["x"]
+        k = int(sympy.exp(abs(point)))
+        assert part.value == (mod.PHI_CDF + mod.x * mod.PHI_PDF).subs(mod.x, point)
+        sign = "-" if point < 0 else "+"
+        assert part.printed(part.value).source.startswith(rf"\tfrac12\Bigl(1 {sign} \operatorname{{erf}}\frac{{\ln {k}}}")
+        assert rf"{sign} \frac{{\ln {k}}}{{\sqrt{{2\pi}}}}\, e^{{-(\ln {k})^2/2}}" in part.printed(part.value).source
