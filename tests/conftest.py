@@ -1,6 +1,12 @@
-"""Every test run uses its own cache folder, never the user's."""
+"""Every test run uses its own cache folder, never the user's, and removes it when the run ends."""
 
 import os
+import shutil
 import tempfile
 
-os.environ["DERIVBOOK_CACHE"] = tempfile.mkdtemp(prefix="derivbook-test-cache-")
+CACHE = tempfile.mkdtemp(prefix="derivbook-test-cache-")
+os.environ["DERIVBOOK_CACHE"] = CACHE
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(CACHE, ignore_errors=True)

@@ -4,6 +4,7 @@ import pytest
 from click.testing import CliRunner
 
 from derivbook.cli import main
+from derivbook.model import UserError
 from derivbook.registry import catalog
 
 
@@ -65,3 +66,36 @@ def test_check_reports_every_derivation(runner):
     lines = [line for line in result.output.splitlines() if not line.startswith("derivbook:")]
     assert lines[0].split() == ["derivation", "instances", "failures", "seconds"]
     assert lines[1].split()[:3] == ["softmax-jacobian", "6", "0"]  # defaults and the two edges of n, 2 seeds each
+
+
+def test_no_arguments_print_the_help_and_exit_0(runner):
+    result = runner.invoke(main, [])
+    assert result.exit_code == 0 and "Usage: " in result.output and "build" in result.output and "Commands:" in result.output
+
+
+def test_debug_works_before_and_after_the_command(runner, tmp_path):
+    for args in (["--debug", "build", "--format", "docx"], ["build", "--format", "docx", "--debug"]):
+        result = runner.invoke(main, [*args, "--out", str(tmp_path / "o")])
+        assert isinstance(result.exception, UserError), args  # raised with its traceback, not one line
+
+
+def test_python_m_derivbook_and_version_and_a_closed_pipe():
+    import subprocess
+    import sys
+
+    from derivbook import __version__
+
+    version = subprocess.run([sys.executable, "-m", "derivbook", "--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.strip() == f"derivbook {__version__}"
+    listing = subprocess.Popen([sys.executable, "-m", "derivbook", "list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    listing.stdout.readline()
+    listing.stdout.close()  # `derivbook list | head -1`: the reader has gone
+    _, err = listing.communicate(timeout=60)
+    assert listing.returncode == 0 and b"Error" not in err and b"internal" not in err, err
+
+
+def test_show_takes_the_seeds_answers_json_writes(runner):
+    result = runner.invoke(main, ["show", "softmax-jacobian", "--seed", str(2**64 - 1)])
+    assert result.exit_code == 0, result.output
+    assert "\\frac" not in result.output and "Sum(" not in result.output and "Matrix(" not in result.output
+    assert runner.invoke(main, ["show", "softmax-jacobian", "--seed", str(2**64)]).exit_code == 2

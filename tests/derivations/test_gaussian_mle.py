@@ -10,8 +10,15 @@ from tests.helpers import instances
 
 @pytest.mark.parametrize("n", [3, 5, 8])
 def test_score_equations_give_mean_and_biased_variance(n):
+    """derive()'s MLEs, at numbers, are the sample mean and the variance divided by n (not n − 1)."""
+    import statistics
+    from fractions import Fraction
+
     general = mod.derive(n)  # raises ClaimError unless the scores, the curvature and −ℓ = S/(2σ²) + const hold
-    assert len(general["xs"]) == n
+    data = [Fraction(v) for v in (4, -1, 7, 2, 0, 5, 3, -2)[:n]]
+    at = {x: sympy.Rational(v) for x, v in zip(general["xs"], data)}
+    assert general["mean"].xreplace(at) == sympy.Rational(statistics.mean(data))
+    assert general["variance"].xreplace(at) == sympy.Rational(statistics.pvariance(data))
 
 
 @pytest.mark.parametrize("n", [3, 5, 8])

@@ -8,8 +8,21 @@ from derivbook.registry import get
 from tests.helpers import instances
 
 
-def test_kl_is_cross_entropy_minus_entropy():
+def test_a_wrong_identity_is_refused_where_kl_is_proven(monkeypatch):
+    """derive() proves KL = H(p, q) − H(p); the same proof refuses that claim moved by H(p)."""
+    from derivbook.symbolic import ClaimError, prove_equal
+
+    claims = []
+    monkeypatch.setattr(mod, "prove_equal", lambda derived, claimed, what: claims.append((derived, claimed, what)))
+    mod.derive.cache_clear()
     mod.derive()
+    mod.derive.cache_clear()
+    ((derived, claimed, what),) = claims
+    assert what == "KL = H(p,q) − H(p)"
+    prove_equal(derived, claimed, what)  # the real proof passes
+    p = sympy.symbols("p1:4", positive=True)
+    with pytest.raises(ClaimError):
+        prove_equal(derived, claimed - sum(a * sympy.log(a) for a in p), what)
 
 
 @pytest.mark.parametrize("n", [3, 4])

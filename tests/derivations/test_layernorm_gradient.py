@@ -11,7 +11,24 @@ from tests.helpers import instances
 
 @pytest.mark.parametrize("n", [2, 4])
 def test_closed_forms_through_the_normalised_vector(n):
-    assert len(mod.derive(n)["derived"]) == n  # raises ClaimError unless ∂σ/∂x, ∂x̂/∂x and ∂L/∂x hold
+    """The gradient derive() returns, at numbers, against finite differences of L = g·y written out here."""
+    general = mod.derive(n)
+    xs = [sympy.Rational(v) for v in (3, -1, 4, 1, -5)[:n]]
+    gammas = [sympy.Rational(v, 2) for v in (1, 3, -2, 5, 1)[:n]]
+    gs = [sympy.Rational(v) for v in (2, -1, 1, 3, -2)[:n]]
+
+    def loss(values):
+        mean = sum(values) / n
+        sigma = sympy.sqrt(sum((v - mean) ** 2 for v in values) / n)
+        return sum(g * gamma * (v - mean) / sigma for g, gamma, v in zip(gs, gammas, values))
+
+    at = dict(zip(general["x"], xs)) | dict(zip(general["gamma"], gammas)) | dict(zip(general["g"], gs))
+    at |= {b: 0 for b in general["beta"]}
+    step = sympy.Rational(1, 10**9)
+    for j in range(n):
+        moved = [v + (step if k == j else 0) for k, v in enumerate(xs)]
+        slope = (loss(moved) - loss(xs)) / step
+        assert abs(sympy.N(general["derived"][j].xreplace(at) - slope, 40)) < 1e-6
 
 
 def test_two_features_are_refused_because_their_gradient_is_always_zero():

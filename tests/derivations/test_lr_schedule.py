@@ -14,9 +14,17 @@ from derivbook.render import paragraph
 from tests.helpers import instances
 
 
-def test_schedule_is_continuous_and_lands_flat():
+def test_the_derived_schedule_is_the_textbook_formula():
+    """The Piecewise derive() returns, at numbers, against the formula written out in plain Python."""
+    import math
+
     general = mod.derive()
-    assert isinstance(general["schedule"], sympy.Piecewise)
+    peak, floor, warm, total = 3e-4, 1e-5, 100, 1000
+    values = {mod.peak: peak, mod.floor: floor, mod.warm: warm, mod.total: total}
+    for step in (0, 50, 99, 100, 101, 550, 999, 1000):
+        textbook = peak * step / warm if step < warm else \
+            floor + 0.5 * (peak - floor) * (1 + math.cos(math.pi * (step - warm) / (total - warm)))
+        assert float(general["schedule"].subs({**values, mod.t: step})) == pytest.approx(textbook, rel=1e-12)
 
 
 @pytest.mark.parametrize("steps", [2, 4, 6])

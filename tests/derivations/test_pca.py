@@ -13,7 +13,14 @@ from tests.helpers import instances
 
 @pytest.mark.parametrize("dims", [2, 3])
 def test_lagrangian_gradient(dims):
-    assert len(mod.derive(dims)["gradient"]) == dims
+    """derive()'s gradient of uᵀCu − λ(uᵀu − 1), at numbers, is 2(Cu − λu): stationarity is Cu = λu."""
+    gradient = mod.derive(dims)["gradient"]
+    names = sorted(gradient.free_symbols, key=str)
+    values = dict(zip(names, [sympy.Rational(k + 2, 3) * (-1) ** k for k in range(len(names))]))
+    c = sympy.Matrix(dims, dims, lambda i, j: values[sympy.Symbol(f"c_{{{max(i, j) + 1}{min(i, j) + 1}}}", real=True)])
+    u = sympy.Matrix([values[sympy.Symbol(f"u_{{{i + 1}}}", real=True)] for i in range(dims)])
+    lam = values[sympy.Symbol("lambda")]
+    assert gradient.xreplace(values) == 2 * (c * u - lam * u)
 
 
 def task_text(task: tuple) -> str:

@@ -12,7 +12,11 @@ from tests.helpers import instances
 
 @pytest.mark.parametrize("m", [2, 3, 4])
 def test_weights_sum_to_one(m):
-    assert len(mod.derive(m)["weights"]) == m
+    """derive()'s softmax weights over m scores, at numbers: positive, and summing to one."""
+    general = mod.derive(m)
+    at = {s: sympy.Rational(3 * k - 4, 5) for k, s in enumerate(general["scores"])}
+    weights = [sympy.N(w.xreplace(at), 40) for w in general["weights"]]
+    assert all(w > 0 for w in weights) and abs(sum(weights) - 1) < 1e-35
 
 
 @pytest.mark.parametrize("params", [{}, {"n": 1, "m": 2, "d": 1}, {"n": 3, "m": 4}])

@@ -9,8 +9,27 @@ from derivbook.render import paragraph
 from tests.helpers import instances
 
 
-def test_masking_renormalises():
-    mod.derive()
+def test_masking_a_logit_renormalises_the_others():
+    """The claim derive() proves (a logit at −∞ drops out of the softmax), checked at numbers."""
+    from derivbook.symbolic import ClaimError
+
+    z1, z2 = sympy.Rational(1, 3), sympy.Rational(-2, 5)
+    kept = sympy.exp(z1) / (sympy.exp(z1) + sympy.exp(z2))
+    for far in (-50, -100):
+        full = sympy.exp(z1) / (sympy.exp(z1) + sympy.exp(z2) + sympy.exp(far))
+        assert abs(sympy.N(full - kept, 60)) < sympy.exp(far + 1)
+    calls = []
+    original = mod.prove_equal
+    try:
+        mod.prove_equal = lambda derived, claimed, what: calls.append(what) or original(derived, claimed, what)
+        mod.derive.cache_clear()
+        mod.derive()
+    finally:
+        mod.prove_equal = original
+        mod.derive.cache_clear()
+    assert calls == ["masking a logit to −∞ renormalises"]
+    with pytest.raises(ClaimError):
+        original(sympy.exp(z1) / (sympy.exp(z1) + sympy.exp(z2)), sympy.exp(z1) / sympy.exp(z2), "wrong")
 
 
 @pytest.mark.parametrize("n", [4, 5, 6])

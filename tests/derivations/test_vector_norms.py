@@ -12,7 +12,22 @@ from tests.helpers import instances
 
 @pytest.mark.parametrize("n", [2, 3, 4])
 def test_polarisation_identity(n):
-    assert len(mod.derive(n)["u"]) == n
+    """The identity derive() proves, and a wrong one (the sign of 2u·v flipped) refused by the same proof."""
+    from derivbook.symbolic import ClaimError, prove_equal
+
+    claims = []
+    original = mod.prove_equal
+    try:
+        mod.prove_equal = lambda derived, claimed, what: claims.append((derived, claimed)) or original(derived, claimed, what)
+        mod.derive.cache_clear()
+        general = mod.derive(n)
+    finally:
+        mod.prove_equal = original
+        mod.derive.cache_clear()
+    ((derived, claimed),) = claims
+    u, v = general["u"], general["v"]
+    with pytest.raises(ClaimError):
+        prove_equal(derived, claimed + 4 * u.dot(v), "flipped")
 
 
 @pytest.mark.parametrize("n", [2, 3, 4])
