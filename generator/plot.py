@@ -1,7 +1,7 @@
 """Lays out a derivation's Figure as a plot: axes, ticks and marks in millimetres, for LaTeX's picture mode.
 
-Measured: one pgfplots axis costs about 120 ms of pdflatex, most of a class build's TeX time; the same plot
-drawn with LaTeX's ``picture`` environment (pict2e) from coordinates computed here costs about 10 ms. This
+A pgfplots axis costs more pdflatex time than the rest of a sheet; the same plot drawn with LaTeX's
+``picture`` environment (pict2e) from coordinates computed here costs a small part of it (docs/performance.md). This
 module only does arithmetic (scales, nice ticks, dashes); ``templates/_figure.tex.j2`` draws the result.
 """
 

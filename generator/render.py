@@ -164,7 +164,7 @@ def in_words(number: int) -> str:
 
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
     """Jinja's own cache of compiled templates (checked against each template's source), in derivbook's
-    cache folder: a process then loads the templates instead of compiling them (50 ms)."""
+    cache folder: a process then loads the templates instead of compiling them."""
     folder = cache.path_of("jinja", "")
     if folder is None:
         return None

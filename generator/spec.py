@@ -123,7 +123,7 @@ def paragraphs(text: str, where: str, limit: int) -> tuple[str, ...]:
 
 def bundled_names() -> list[str]:
     """The names of the ready-made workbooks shipped with the package."""
-    from derivbook import workbooks  # its folder, as importlib.resources would find it, without that import's 8 ms
+    from derivbook import workbooks  # its folder, as importlib.resources finds it, without importing that
 
     return sorted(path.stem for path in Path(workbooks.__file__).parent.glob("*.toml"))
 

@@ -30,7 +30,7 @@ FALLBACK = set(range(0x20, 0x7F)) | set(range(0xA0, 0x180))  # Latin-1 and Latin
 def printable_codepoints() -> frozenset[int]:
     """Code points the document's font encodings declare, plus printable ASCII.
 
-    Remembered for this TeX and this code: finding and reading the tables took 15 ms of every build.
+    Remembered for this TeX and this code: finding and reading the tables would cost every build.
     """
     from derivbook import cache
     from derivbook.texbuild import tex_version

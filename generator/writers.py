@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # SymPy is imported by what writes a chunk, not by every command that names a format
+    from derivbook.batch import Batch
     from derivbook.engine import Variant
     from derivbook.render import Document
     from derivbook.spec import Workbook
-    from derivbook.texbuild import Batch
 
 KINDS = ("worksheet", "answer-key")  # the documents of a variant, in the order they are typeset
 

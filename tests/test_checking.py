@@ -4,7 +4,7 @@ import pytest
 import sympy
 from click.testing import CliRunner
 
-from derivbook import checking, texbuild
+from derivbook import batch, checking, texbuild
 from derivbook.cli import main
 from derivbook.model import AnswerPart, Math, Problem, Tex
 from derivbook.registry import get
@@ -32,7 +32,7 @@ def test_overfull_lines_are_read_from_every_form_of_the_message():
            "Overfull \\hbox (3.0pt too wide) detected at line 10\n"
            "Overfull \\vbox (3.0pt too high) has occurred while \\output is active\n")
     sources = [DOCUMENT % "one\ntwo\nthree\nfour\nfive\nsix\nseven\neight"]
-    found = texbuild.overfull_lines(log, [3], sources, ["doc"])
+    found = batch.overfull_lines(log, [3], sources, ["doc"])
     assert found == ("doc: line 7: Overfull \\hbox (28.1pt too wide) in paragraph",
                      "doc: line 9: Overfull \\hbox (0.5pt too wide) in alignment",
                      "doc: line 10: Overfull \\hbox (3.0pt too wide) detected")

@@ -17,13 +17,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from derivbook import spec, texbuild
+from derivbook.batch import Batch
 from derivbook.build import build
 from derivbook.cli import main
 from derivbook.engine import BudgetExceeded, make_problem
 from derivbook.model import BuildError, UserError
 from derivbook.registry import get
 from derivbook.render import documents
-from derivbook.texbuild import Batch, compile_batch, first_error
+from derivbook.texbuild import compile_batch, first_error
 from tests.helpers import derived
 
 TINY = '[[problem]]\nderivation = "vector-norms"\n'
