@@ -198,11 +198,6 @@ def main() -> None:
     rows += [(f"share in {name} (default workbook, jobs 1)", f"{seconds:.2f} s ({100 * seconds / total:.0f} %)")
              for name, seconds in split.items()]
 
-    from derivbook.grading import bench_grading  # after shares(): the same cache, derivbook importable
-
-    rows.append(("grading 200 students, every answer part of the default workbook (feedback pages and report)",
-                 f"{bench_grading(work):.2f} s"))
-
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
     tex_version = subprocess.run(["pdflatex", "--version"], capture_output=True, text=True).stdout.splitlines()[0]

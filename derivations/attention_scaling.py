@@ -181,7 +181,7 @@ def _generating_moments() -> tuple:
 def exact_answer(inputs: dict, params: dict) -> dict:
     """Exact moments of q·k when every entry is uniform on {−a, 0, a} (variance σ²), by generating function;
     the two-key softmax and its derivative at a gap of one standard deviation, differentiated directly, and
-    the raw slope's limit as the dimension grows (σ² read back from the scaled variance).
+    the raw slope's limit as the dimension grows (its gap √d·σ² grows without bound).
 
     Each product q_i k_i is −a², 0, a² with probabilities 2/9, 5/9, 2/9; q·k / a² has the generating
     function G(x) = (2/9 x⁻¹ + 5/9 + 2/9 x)^d, whose derivatives at 1 give the moments.
@@ -199,8 +199,16 @@ def exact_answer(inputs: dict, params: dict) -> dict:
         "mean": mean, "variance": variance, "scaled_variance": variance / dim,
         "weight": [softmax.subs(logit, c) for c in spreads],
         "slope": [sympy.diff(softmax, logit).subs(logit, c) for c in spreads],
-        "slope_limit": limit(sympy.diff(softmax, logit).subs(logit, sqrt(_N) * sqrt(variance / dim)), _N, oo),
+        "slope_limit": _raw_slope_limit(softmax, logit, variance / dim),
     }
+
+
+def _raw_slope_limit(softmax, logit, scaled_variance):
+    """The raw slope at a gap of √d·√(σ⁴) as d grows: the gap grows without bound when σ⁴ > 0, so the limit
+    is the slope's limit as its gap goes to infinity (one limit for every instance, cached by SymPy)."""
+    if not scaled_variance > 0:
+        raise ValueError("the scaled variance must be positive for the raw gap to grow with d")
+    return limit(sympy.diff(softmax, logit), logit, oo)
 
 
 def numeric_answer(inputs: dict, params: dict) -> dict:

@@ -23,6 +23,7 @@ from derivbook.authoring import (
     derive_once,
     mp_softmax,
     mp_vector,
+    prime_logs,
     prove_equal,
     to_mp,
 )
@@ -143,16 +144,19 @@ def _mistakes(weights: list, probs: list, entropies: list, cold: list, hot: list
 
 
 def exact_answer(inputs: dict, params: dict) -> dict:
-    """Exponentiate z/T directly and normalise; entropy with logarithms expanded; the limits taken by
-    SymPy on this instance's own logits (shifted by the largest)."""
+    """Exponentiate z/T directly and normalise; entropy with logarithms expanded; the limits term by term on
+    this instance's own logits shifted by the largest: each e^{(z_i − z_max)/T} tends to 1 at the largest
+    logit and to 0 below it as T → 0⁺, and to 1 everywhere as T → ∞ (the gaps' signs decide, exactly)."""
     probs = []
     for temperature in inputs["T"]:
         exps = [exp(z / temperature) for z in inputs["z"]]
         probs.append([e / sum(exps) for e in exps])
     entropy = [sympy.expand_log(-sum(p * log(p) for p in row), force=True) for row in probs]
     largest = max(inputs["z"], key=lambda v: float(v))
-    shifted = [exp((z - largest) / T) for z in inputs["z"]]
-    limits = [[limit(e / sum(shifted), T, 0, "+") for e in shifted], [limit(e / sum(shifted), T, oo) for e in shifted]]
+    # the logits are logarithms of rationals: written over primes, a gap is zero exactly when every
+    # coefficient is (unique factorisation), so expand decides it
+    cold = [sympy.Integer(1) if sympy.expand(prime_logs(z - largest)) == 0 else sympy.Integer(0) for z in inputs["z"]]
+    limits = [[c / sum(cold) for c in cold], [sympy.Rational(1, len(inputs["z"]))] * len(inputs["z"])]
     return {"probs": probs, "entropy": entropy, "limits": limits}
 
 

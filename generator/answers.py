@@ -8,15 +8,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import sympy
-
-from derivbook import contract, mathtex
-
 SCHEMA = 2  # 2: seeds as strings (exact in every JSON reader), each part's contract and mistakes
 
 
 def exact_text(value: Any) -> str:
     """The exact value as a string ``sympy.sympify`` parses back to the same value."""
+    import sympy  # here, not at the top: joining a class's answers.json needs no SymPy
+
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k!r}: {exact_text(v)}" for k, v in value.items()) + "}"
     if isinstance(value, (list, tuple)):
@@ -26,6 +24,8 @@ def exact_text(value: Any) -> str:
 
 def _json_tree(value: Any, leaf) -> Any:
     """A value of any answer shape as JSON nesting (objects, lists, lists of lists), ``leaf`` at the scalars."""
+    import sympy
+
     if isinstance(value, dict):
         return {k: _json_tree(v, leaf) for k, v in value.items()}
     if isinstance(value, sympy.MatrixBase):
@@ -37,6 +37,8 @@ def _json_tree(value: Any, leaf) -> Any:
 
 def float_value(value: Any) -> Any:
     """The same quantity as floats, with the same shape (scalar, list, list of lists, or object)."""
+    import sympy
+
     return _json_tree(value, lambda x: float(sympy.N(x, 20)))
 
 
@@ -46,6 +48,8 @@ def input_value(value: Any) -> Any:
 
 
 def _input_scalar(value: Any) -> Any:
+    import sympy
+
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return value
     value = sympy.sympify(value)
@@ -71,6 +75,8 @@ def problem_record(number: int, problem) -> dict:
 
 def answer_record(part, problem) -> dict:
     """One answer part: exact, LaTeX and floats, its contract, and the diagnosed mistakes for it."""
+    from derivbook import contract, mathtex
+
     return {
         "exact": exact_text(part.value),
         "latex": mathtex.tex(part.value),

@@ -60,12 +60,12 @@ from derivbook.symbolic import (
     symbol_vector,
     transpose,
 )
-from derivbook.verify import DIGITS, to_mp
+from derivbook.verify import DIGITS, is_zero, prime_logs, to_mp
 
 __all__ = [
     "DIGITS", "AnswerPart", "ClaimError", "Derivation", "Dice", "Figure", "Math", "Mistake", "Param", "Problem",
-    "Step", "Tex", "at", "canonical_direction", "derive_once", "instances", "int_matrix", "load", "mp_gradient",
-    "mp_matmul", "mp_matrix", "mp_softmax", "mp_vector", "primitive_integer", "prove_equal", "scientific",
+    "Step", "Tex", "at", "canonical_direction", "derive_once", "instances", "int_matrix", "is_zero", "load", "mp_gradient",
+    "mp_matmul", "mp_matrix", "mp_softmax", "mp_vector", "prime_logs", "primitive_integer", "prove_equal", "scientific",
     "symbol_matrix", "symbol_vector", "to_mp", "transpose",
 ]
 

@@ -64,6 +64,7 @@ class ChunkJob:
     formats: tuple[str, ...]
     cache_folder: Path | None
     scratch: Path | None  # this build's scratch folder (None on another machine: a private one there)
+    tex_side_by_side: bool  # the worksheet's and the key's pdflatex at once: a lone chunk with a core to spare
 
 
 @dataclass
@@ -80,6 +81,7 @@ def build(workbook: Workbook, out_dir: Path | None = None, formats: tuple[str, .
           notice: Callable[[str], None] | None = None, use_cache: bool = True, executor: str = "local",
           scheduler: str | None = None) -> Result:
     """Build a workbook's files into ``out_dir``; nothing is changed there unless everything succeeded."""
+    cores = jobs or os.cpu_count() or 1
     with cache.using(cache.open_cache(use_cache, notice)) as store:
         plan = make_plan(workbook, out_dir, formats, only)
         if "pdf" in formats:
@@ -87,9 +89,10 @@ def build(workbook: Workbook, out_dir: Path | None = None, formats: tuple[str, .
         if output.unchanged(plan.out_dir, plan.key, plan.formats):
             return Result(plan, [], unchanged=True)
         with output.Staging(plan.out_dir, notice) as staging, output.scratch() as scratch, \
-                workers(executor, jobs, len(plan.chunks), scheduler) as pool:
+                workers(executor, cores, len(plan.chunks), scheduler) as pool:
+            spare = pool is None and cores > 1
             jobs_ = [ChunkJob(workbook, k, [plan.variants[i] for i in indices], plan.keep, plan.single, formats,
-                              store.folder, scratch if executor == "local" else None)
+                              store.folder, scratch if executor == "local" else None, spare)
                      for k, indices in enumerate(plan.chunks)]
             for job, files in zip(jobs_, in_order(pool, make_chunk, jobs_)):  # derive, render, typeset, export
                 for kind, named in files.items():
@@ -161,7 +164,7 @@ def make_chunk(job: ChunkJob) -> dict[str, dict[str, bytes]]:
         if any(writers.WRITERS[kind].needs_pdf for kind in job.formats):
             batches = texbuild.typeset({kind: ([d.source for d in docs if d.kind == kind],
                                                [f"{job.workbook.name}: {d.stem}" for d in docs if d.kind == kind])
-                                        for kind in writers.KINDS}, scratch)
+                                        for kind in writers.KINDS}, scratch, job.tex_side_by_side)
         part = writers.ChunkPart(job.workbook, job.number, variants, docs, batches, job.keep, job.single)
         return writers.chunk_files(part, job.formats)
 
@@ -171,7 +174,7 @@ def _scratch(folder: Path | None):
 
 
 @contextlib.contextmanager
-def workers(kind: str, jobs: int | None, chunks: int, scheduler: str | None) -> Iterator[Executor | None]:
+def workers(kind: str, cores: int, chunks: int, scheduler: str | None) -> Iterator[Executor | None]:
     """What runs the chunks: None (this process), a pool of worker processes, or a Dask cluster."""
     if kind == "dask":
         with _dask(scheduler) as pool:
@@ -179,7 +182,7 @@ def workers(kind: str, jobs: int | None, chunks: int, scheduler: str | None) -> 
         return
     if scheduler:
         raise UserError("--scheduler needs --executor dask")
-    count = min(jobs or os.cpu_count() or 1, chunks)
+    count = min(cores, chunks)
     if count < 2:
         yield None
         return

@@ -761,17 +761,3 @@ def summary(outcome: Outcome) -> str:
             f"report.html and {len(outcome.files) - 2} feedback page(s) to {outcome.out}")
 
 
-def bench_grading(work_dir: Path, students: int = 200) -> float:
-    """Seconds to grade ``students`` responses to every answer part of the default workbook (a third
-    exact, a third rounded decimals, a third off by one), feedback pages and report included.
-
-    The roster build's answers.json is made first in ``work_dir`` (not timed). For ``bench/run.py``.
-    """
-    import time
-
-    build = class_answers(work_dir / "bench-build", students)
-    responses = work_dir / "bench-responses.csv"
-    responses.write_text(simulated_responses(load_key(build), ("exact", "decimal", "off-by-one")), encoding="utf-8")
-    started = time.perf_counter()
-    grade_build(build, responses, work_dir / "bench-grades")
-    return time.perf_counter() - started

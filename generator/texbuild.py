@@ -185,10 +185,11 @@ def _dump_format(preamble: str, path: Path, temp: Path) -> None:
         os.replace(part, path)
 
 
-def typeset(batches: dict[str, tuple[list[str], list[str]]], temp: Path) -> dict[str, Batch]:
+def typeset(batches: dict[str, tuple[list[str], list[str]]], temp: Path, side_by_side: bool = True) -> dict[str, Batch]:
     """Each kind's documents (sources, and the names errors give them) typeset in one single-pass pdflatex
-    run, the runs side by side; a batch typeset before (the same bytes, the same pdflatex) comes from the
-    cache. Errors are raised in the order of ``batches``.
+    run; the runs side by side when the build has a core to spare for it, else one after the other. A
+    batch typeset before (the same bytes, the same pdflatex) comes from the cache. Errors are raised in the
+    order of ``batches``.
     """
     require_tex()
     done = {kind: _cached(sources) for kind, (sources, _) in batches.items()}
@@ -197,8 +198,10 @@ def typeset(batches: dict[str, tuple[list[str], list[str]]], temp: Path) -> dict
         for kind, (sources, names) in batches.items():
             if done[kind] is None:
                 runs[kind] = _Run(sources, names, temp)
+                if not side_by_side:
+                    done[kind] = runs[kind].result()
         for kind, run in runs.items():
-            done[kind] = run.result()
+            done[kind] = done[kind] or run.result()
     finally:
         for run in runs.values():
             run.close()

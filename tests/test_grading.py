@@ -316,11 +316,6 @@ def test_latex_becomes_readable_unicode(latex, text):
     assert plaintext.latex_text(latex) == text
 
 
-def test_bench_grading_times_a_small_class(tmp_path):
-    assert 0 < grading.bench_grading(tmp_path, students=3) < 120
-    assert (tmp_path / "bench-grades" / "report.html").is_file()
-
-
 def test_every_derivation_right_answers_earn_full_marks_and_wrong_ones_nothing(tmp_path):
     spec = tmp_path / "every.toml"
     spec.write_text('title = "Every derivation"\n' + "".join(f'[[problem]]\nderivation = "{d}"\n' for d in catalog()),
