@@ -6,6 +6,8 @@ Why it matters is shown on two keys whose logits differ by one standard deviatio
 ``√d·σ²`` grows with d, the softmax saturates and its slope ``a₁(1 − a₁)`` vanishes; the scaled gap is σ².
 """
 
+import functools
+
 import mpmath
 import sympy
 from sympy import KroneckerDelta, Q, Rational, Sum, exp, limit, oo, refine, sqrt, symbols
@@ -205,10 +207,15 @@ def exact_answer(inputs: dict, params: dict) -> dict:
 
 def _raw_slope_limit(softmax, logit, scaled_variance):
     """The raw slope at a gap of √d·√(σ⁴) as d grows: the gap grows without bound when σ⁴ > 0, so the limit
-    is the slope's limit as its gap goes to infinity (one limit for every instance, cached by SymPy)."""
+    is the slope's limit as its gap goes to infinity: the same for every instance, taken once."""
     if not scaled_variance > 0:
         raise ValueError("the scaled variance must be positive for the raw gap to grow with d")
-    return limit(sympy.diff(softmax, logit), logit, oo)
+    return _slope_at_infinity(sympy.diff(softmax, logit), logit)
+
+
+@functools.lru_cache(maxsize=4)
+def _slope_at_infinity(slope, logit):
+    return limit(slope, logit, oo)
 
 
 def numeric_answer(inputs: dict, params: dict) -> dict:

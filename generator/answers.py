@@ -5,6 +5,7 @@ The format is documented in docs/answers-json.md and docs/answers.schema.json; `
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -12,13 +13,21 @@ SCHEMA = 2  # 2: seeds as strings (exact in every JSON reader), each part's cont
 
 
 def exact_text(value: Any) -> str:
-    """The exact value as a string ``sympy.sympify`` parses back to the same value."""
-    import sympy  # here, not at the top: joining a class's answers.json needs no SymPy
-
+    """The exact value as a string ``sympy.sympify`` parses back to the same value (a matrix on one line:
+    ``Matrix([[3/16, -3/16], [-3/16, 3/16]])``)."""
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k!r}: {exact_text(v)}" for k, v in value.items()) + "}"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(exact_text(item) for item in value) + "]"
+    if hasattr(value, "tolist") and hasattr(value, "rows"):  # a SymPy matrix
+        return f"Matrix({exact_text(value.tolist())})"
+    return _scalar_text(value)
+
+
+@functools.lru_cache(maxsize=8192)
+def _scalar_text(value: Any) -> str:
+    import sympy  # here, not at the top: joining a class's answers.json needs no SymPy
+
     return sympy.sstr(value)
 
 
@@ -37,9 +46,14 @@ def _json_tree(value: Any, leaf) -> Any:
 
 def float_value(value: Any) -> Any:
     """The same quantity as floats, with the same shape (scalar, list, list of lists, or object)."""
+    return _json_tree(value, _scalar_float)
+
+
+@functools.lru_cache(maxsize=8192)
+def _scalar_float(value: Any) -> float:
     import sympy
 
-    return _json_tree(value, lambda x: float(sympy.N(x, 20)))
+    return float(sympy.N(value, 20))
 
 
 def input_value(value: Any) -> Any:

@@ -16,6 +16,7 @@ tolerance of its own. The rules:
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -151,7 +152,9 @@ def _form(value: Any) -> Any:
     return None
 
 
+@functools.lru_cache(maxsize=8192)
 def _float(entry: Any) -> float:
+    """An entry as a float, evaluated once per process: the same right answers meet every mistake."""
     return float(sympy.N(entry, 30))
 
 
