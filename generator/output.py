@@ -176,6 +176,9 @@ class Staging:
         try:
             with _locked(self.out_dir.parent):  # another build may have published meanwhile: read it now
                 previous = manifest(self.out_dir) if self.out_dir.is_dir() else None
+                if previous and previous.get("key") not in (None, key) and self.notice:
+                    self.notice(f"replacing the build in {self.out_dir} (seed {previous.get('seed')}, "
+                                f"{previous.get('variants')} variant(s)); your own files there are kept")
                 formats = self._carry_over(previous, key, formats)
                 record = {"key": key, "formats": sorted(formats), **summary,
                           "files": {name: list(entry) for name, entry in sorted(self.files.items())}}
