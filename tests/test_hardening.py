@@ -232,7 +232,7 @@ def test_a_failed_or_interrupted_build_leaves_earlier_outputs_as_they_were(good_
     root, out, before = good_output
     calls = []
 
-    def failing(batches, scratch):
+    def failing(batches, scratch, side_by_side):
         calls.append(1)
         if len(calls) == 2:
             raise fault

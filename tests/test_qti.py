@@ -149,7 +149,7 @@ def test_every_number_is_graded_within_the_contract_and_the_printed_key_is_accep
             assert all(float(margin) == terms.tolerance(value) for _, margin in accepted)  # the contract's, no other
             for typed in key_prints(part, value):
                 assert graded(accepted, typed), (problem.derivation, part.name, typed, accepted)
-            neighbour = exact + (1 if terms.integer else 3 * terms.tolerance(value))
+            neighbour = exact + (1 if terms.integer else 3 * terms.tolerance(value) or 1e-6)  # a zero has no rounding
             assert not graded(accepted, repr(neighbour)) or (terms.freedom == "sign" and abs(exact) < 3 * terms.tolerance(value))
             if terms.integer:
                 assert [m for _, m in accepted] == [0]

@@ -16,6 +16,7 @@ from derivbook import spec, web
 from derivbook.build import build
 from derivbook.model import Figure, Step
 from derivbook.registry import catalog
+from derivbook.render import whole
 from derivbook.spec import DEFAULT_SPACE
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -72,8 +73,8 @@ def distinctive(problem):
             entries = value if isinstance(value, (list, tuple)) else [value]
             small = all(sympy.sympify(e).is_Integer and abs(int(e)) < 10 for e in entries if not isinstance(e, (list, dict)))
             if not small or isinstance(value, sympy.MatrixBase):
-                found.append(inner(web.math(value)))
-            if part.decimals:
+                found.append(inner(web.math(part.printed(value))))
+            if part.decimals and not whole(value):
                 found.append(inner(web.approx(value, part.decimals, part.significant)))
     found += [str(web.prose(step.reason)) for step in problem.steps  # reasons in words, not a definition restated
               if isinstance(step, Step) and len(re.sub(r"\$[^$]*\$", "", step.reason).strip()) >= 15]
@@ -131,8 +132,8 @@ def test_the_key_shows_every_answer_and_its_rounded_decimal(web_build):
     for problem in variant.problems:
         for part in problem.answer.values():
             for label, value in part.lines():
-                assert f'<div class="answer">{web.display_math(label)} = {web.display_math(value)}' in key
-                if part.decimals:
+                assert f'<div class="answer">{web.display_math(label)} = {web.display_math(part.printed(value))}' in key
+                if part.decimals and not whole(value):
                     assert str(web.approx(value, part.decimals, part.significant)) in key
 
 

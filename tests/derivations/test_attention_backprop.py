@@ -2,10 +2,8 @@ import pytest
 import sympy
 
 from derivbook.derivations import attention_backprop as mod
-from derivbook.engine import make_problem
 from derivbook.mathtex import tex
-from derivbook.model import Step, VerificationError
-from derivbook.registry import get
+from derivbook.model import Step
 from tests.helpers import instances
 
 
@@ -52,19 +50,3 @@ def test_mistakes_forget_the_scale_or_the_softmax_coupling(d):
         else:
             assert found[("scores", "no-inverse-sqrt-d")] == list(k * q)
             assert found[("dq", "no-inverse-sqrt-d")] == [sympy.sqrt(d) * v for v in problem.answer["dq"].value]
-
-
-def test_a_wrong_answer_is_never_passed(monkeypatch):
-    original = mod.generate
-
-    def tampered(params, dice):
-        problem = original(params, dice)
-        part = problem.answer["dK"]
-        wrong = part.value.copy()
-        wrong[1, 1] += sympy.Rational(1, 10**6)
-        problem.answer["dK"] = type(part)(part.name, part.label, wrong)
-        return problem
-
-    monkeypatch.setattr(mod, "generate", tampered)
-    with pytest.raises(VerificationError, match=r"attention-backprop \(seed 5\): answer dK\[1\]\[1\]"):
-        make_problem(get("attention-backprop"), {"m": 3, "d": 4, "dv": 2}, 5)

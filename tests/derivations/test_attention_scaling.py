@@ -5,9 +5,7 @@ import sympy
 from sympy.stats import E, Normal, variance
 
 from derivbook.derivations import attention_scaling as mod
-from derivbook.engine import make_problem
-from derivbook.model import Step, VerificationError
-from derivbook.registry import get
+from derivbook.model import Step
 from tests.helpers import instances
 
 
@@ -62,17 +60,3 @@ def test_mistakes_are_the_typical_ones_and_mostly_kept():
             assert found[("variance", "d-sigma-squared")] == d * s2
     kept = [len(p.mistakes) for p in problems]
     assert sum(kept) >= 0.9 * 5 * len(problems)
-
-
-def test_a_wrong_answer_is_never_passed(monkeypatch):
-    original = mod.generate
-
-    def tampered(params, dice):
-        problem = original(params, dice)
-        part = problem.answer["slope"]
-        problem.answer["slope"] = type(part)(part.name, part.label, [part.value[0], part.value[1] + sympy.Rational(1, 10**8)])
-        return problem
-
-    monkeypatch.setattr(mod, "generate", tampered)
-    with pytest.raises(VerificationError, match=r"attention-scaling \(seed 5\): answer slope\[1\]"):
-        make_problem(get("attention-scaling"), {"max_d": 128}, 5)

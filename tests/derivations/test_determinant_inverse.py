@@ -4,9 +4,7 @@ import pytest
 import sympy
 
 from derivbook.derivations import determinant_inverse as mod
-from derivbook.engine import make_problem
-from derivbook.model import Step, VerificationError
-from derivbook.registry import get
+from derivbook.model import Step
 from tests.helpers import instances
 
 
@@ -56,19 +54,3 @@ def test_mistakes_are_kept_on_most_seeds_and_are_wrong():
             assert values["not-divided-by-det"] == a.adjugate()
         if "cofactor-signs-dropped" in values:  # a11 M11 + a12 M12 + a13 M13: no alternating signs
             assert values["cofactor-signs-dropped"] == sum(a[0, j] * a.minor(0, j) for j in range(3))
-
-
-def test_a_wrong_answer_is_never_passed(monkeypatch):
-    original = mod.generate
-
-    def tampered(params, dice):
-        problem = original(params, dice)
-        part = problem.answer["inverse"]
-        wrong = part.value.copy()
-        wrong[0, 0] += sympy.Rational(1, 10**6)
-        problem.answer["inverse"] = type(part)(part.name, part.label, wrong)
-        return problem
-
-    monkeypatch.setattr(mod, "generate", tampered)
-    with pytest.raises(VerificationError, match=r"determinant-inverse \(seed 5\): answer inverse\[0\]\[0\]"):
-        make_problem(get("determinant-inverse"), {"size": 3, "max_det": 3}, 5)

@@ -2,9 +2,7 @@ import pytest
 import sympy
 
 from derivbook.derivations import gaussian_mle as mod
-from derivbook.engine import make_problem
-from derivbook.model import Step, VerificationError
-from derivbook.registry import get
+from derivbook.model import Step
 from tests.helpers import instances
 
 
@@ -39,17 +37,3 @@ def test_mistakes_are_computed_from_the_same_data():
         x, mu = problem.inputs["x"], problem.answer["mu"].value
         assert found[("sigma2", "divided-by-n-minus-1")] == sympy.Rational(sum((v - mu) ** 2 for v in x), len(x) - 1)
         assert found[("sse", "mean-squared-error")] == problem.answer["sigma2"].value
-
-
-def test_a_wrong_answer_is_never_passed(monkeypatch):
-    original = mod.generate
-
-    def tampered(params, dice):
-        problem = original(params, dice)
-        part = problem.answer["sse"]
-        problem.answer["sse"] = type(part)(part.name, part.label, part.value + 1)
-        return problem
-
-    monkeypatch.setattr(mod, "generate", tampered)
-    with pytest.raises(VerificationError, match=r"gaussian-mle \(seed 5\): answer sse"):
-        make_problem(get("gaussian-mle"), {"n": 5}, 5)

@@ -4,9 +4,7 @@ import pytest
 import sympy
 
 from derivbook.derivations import low_rank_update as mod
-from derivbook.engine import make_problem
-from derivbook.model import Step, VerificationError
-from derivbook.registry import get
+from derivbook.model import Step
 from tests.helpers import instances
 
 
@@ -45,17 +43,3 @@ def test_mistakes_are_kept_on_most_seeds_and_are_wrong():
         values = {m.name: m.value for m in problem.mistakes}
         assert values["product-d-k-r"] == d * k * r != problem.answer["lowrank_params"].value
         assert values["assumed-full-rank"] == min(problem.inputs["W"].shape) != problem.answer["rank"].value
-
-
-def test_a_wrong_answer_is_never_passed(monkeypatch):
-    original = mod.generate
-
-    def tampered(params, dice):
-        problem = original(params, dice)
-        part = problem.answer["lowrank_params"]
-        problem.answer["lowrank_params"] = type(part)(part.name, part.label, part.value + 1)
-        return problem
-
-    monkeypatch.setattr(mod, "generate", tampered)
-    with pytest.raises(VerificationError, match=r"low-rank-update \(seed 5\): answer lowrank_params"):
-        make_problem(get("low-rank-update"), {"rows": 3, "cols": 4}, 5)

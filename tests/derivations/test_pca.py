@@ -5,9 +5,7 @@ import sympy
 
 from derivbook import contract
 from derivbook.derivations import pca as mod
-from derivbook.engine import make_problem
-from derivbook.model import Step, VerificationError
-from derivbook.registry import get
+from derivbook.model import Step
 from tests.helpers import instances
 
 
@@ -81,17 +79,3 @@ def test_mistakes_are_kept_on_most_seeds_and_are_wrong():
                 assert mistake.value == cov * (m - 1) / m
             if mistake.name == "not-centred":
                 assert mistake.value == x.T * x / (m - 1)
-
-
-def test_a_wrong_answer_is_never_passed(monkeypatch):
-    original = mod.generate
-
-    def tampered(params, dice):
-        problem = original(params, dice)
-        part = problem.answer["pc1"]
-        problem.answer["pc1"] = type(part)(part.name, part.label, [-v for v in part.value], decimals=4)
-        return problem
-
-    monkeypatch.setattr(mod, "generate", tampered)
-    with pytest.raises(VerificationError, match=r"pca \(seed 5\): answer pc1"):
-        make_problem(get("pca"), {"m": 4, "dims": 2}, 5)

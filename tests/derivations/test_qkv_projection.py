@@ -4,9 +4,7 @@ import pytest
 import sympy
 
 from derivbook.derivations import qkv_projection as mod
-from derivbook.engine import make_problem
-from derivbook.model import Step, VerificationError
-from derivbook.registry import get
+from derivbook.model import Step
 from tests.helpers import instances
 
 
@@ -49,19 +47,3 @@ def test_mistakes_are_kept_on_most_seeds_and_are_wrong(params, names):
             assert mistake.value != problem.answer[mistake.part].value
             if mistake.name == "transposed-weights":
                 assert mistake.value == x * problem.inputs[f"W_{mistake.part}"].T
-
-
-def test_a_wrong_answer_is_never_passed(monkeypatch):
-    original = mod.generate
-
-    def tampered(params, dice):
-        problem = original(params, dice)
-        part = problem.answer["V"]
-        wrong = part.value.copy()
-        wrong[1, 0] += 1
-        problem.answer["V"] = type(part)(part.name, part.label, wrong)
-        return problem
-
-    monkeypatch.setattr(mod, "generate", tampered)
-    with pytest.raises(VerificationError, match=r"qkv-projection \(seed 5\): answer V\[1\]\[0\]"):
-        make_problem(get("qkv-projection"), {"n": 2, "d_model": 3, "d_k": 2}, 5)

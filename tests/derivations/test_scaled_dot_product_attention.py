@@ -4,9 +4,7 @@ import pytest
 import sympy
 
 from derivbook.derivations import scaled_dot_product_attention as mod
-from derivbook.engine import make_problem
-from derivbook.model import Step, VerificationError
-from derivbook.registry import get
+from derivbook.model import Step
 from tests.helpers import instances
 
 
@@ -44,19 +42,3 @@ def test_mistakes_are_kept_on_most_seeds_and_are_wrong(params, names):
             if mistake.name == "softmax-over-columns":
                 columns = mistake.value
                 assert all(sum(columns.col(c)) == 1 for c in range(columns.cols))
-
-
-def test_a_wrong_answer_is_never_passed(monkeypatch):
-    original = mod.generate
-
-    def tampered(params, dice):
-        problem = original(params, dice)
-        part = problem.answer["output"]
-        wrong = part.value.copy()
-        wrong[0, 1] += sympy.Rational(1, 10**6)
-        problem.answer["output"] = type(part)(part.name, part.label, wrong)
-        return problem
-
-    monkeypatch.setattr(mod, "generate", tampered)
-    with pytest.raises(VerificationError, match=r"scaled-dot-product-attention \(seed 5\): answer output\[0\]\[1\]"):
-        make_problem(get("scaled-dot-product-attention"), {"n": 2, "m": 3, "d": 4}, 5)

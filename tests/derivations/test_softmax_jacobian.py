@@ -7,10 +7,8 @@ import sympy
 
 from derivbook import contract
 from derivbook.derivations import softmax_jacobian as mod
-from derivbook.engine import make_problem
 from derivbook.mathtex import tex
-from derivbook.model import Step, VerificationError
-from derivbook.registry import get
+from derivbook.model import Step
 from tests.helpers import instances, leaves, small_fraction
 
 
@@ -68,19 +66,3 @@ def test_printing_survives_a_trip_between_processes():
     for problem in instances("softmax-jacobian", seeds=3):
         copy = pickle.loads(pickle.dumps(problem))
         assert [tex(s.rhs) for s in copy.steps if isinstance(s, Step)] == [tex(s.rhs) for s in problem.steps if isinstance(s, Step)]
-
-
-def test_a_wrong_answer_is_never_passed(monkeypatch):
-    original = mod.generate
-
-    def tampered(params, dice):
-        problem = original(params, dice)
-        part = problem.answer["jacobian"]
-        wrong = part.value.copy()
-        wrong[0, 0] += sympy.Rational(1, 10**6)
-        problem.answer["jacobian"] = type(part)(part.name, part.label, wrong)
-        return problem
-
-    monkeypatch.setattr(mod, "generate", tampered)
-    with pytest.raises(VerificationError, match=r"softmax-jacobian \(seed 5\): answer jacobian\[0\]\[0\]"):
-        make_problem(get("softmax-jacobian"), {"n": 3}, 5)

@@ -2,9 +2,7 @@ import pytest
 import sympy
 
 from derivbook.derivations import temperature_sampling as mod
-from derivbook.engine import make_problem
-from derivbook.model import Step, VerificationError
-from derivbook.registry import get
+from derivbook.model import Step
 from tests.helpers import instances
 
 
@@ -38,18 +36,3 @@ def test_mistakes_are_computed_from_the_same_logits():
         assert found[("entropy", "no-minus-sign")] == [-h for h in problem.answer["entropy"].value]
         assert found[("limits", "limits-swapped")] == problem.answer["limits"].value[::-1]
         assert len(problem.mistakes) == 5  # every one can be told apart from the right answer
-
-
-def test_a_wrong_answer_is_never_passed(monkeypatch):
-    original = mod.generate
-
-    def tampered(params, dice):
-        problem = original(params, dice)
-        part = problem.answer["limits"]
-        cold, hot = part.value
-        problem.answer["limits"] = type(part)(part.name, part.label, [cold, [hot[0] + sympy.Rational(1, 10**6), *hot[1:]]])
-        return problem
-
-    monkeypatch.setattr(mod, "generate", tampered)
-    with pytest.raises(VerificationError, match=r"temperature-sampling \(seed 5\): answer limits\[1\]\[0\]"):
-        make_problem(get("temperature-sampling"), {"n": 4}, 5)

@@ -4,9 +4,7 @@ import pytest
 import sympy
 
 from derivbook.derivations import vector_norms as mod
-from derivbook.engine import make_problem
-from derivbook.model import Step, VerificationError
-from derivbook.registry import get
+from derivbook.model import Step
 from tests.helpers import instances
 
 
@@ -56,17 +54,3 @@ def test_mistakes_are_kept_on_most_seeds_and_are_wrong(n):
         assert all(m.value != problem.answer[m.part].value for m in problem.mistakes)
         assert values["no-square-root"] == problem.answer["l2"].value ** 2
         assert values["not-normalised"] == u.dot(v)
-
-
-def test_a_wrong_answer_is_never_passed(monkeypatch):
-    original = mod.generate
-
-    def tampered(params, dice):
-        problem = original(params, dice)
-        part = problem.answer["cosine"]
-        problem.answer["cosine"] = type(part)(part.name, part.label, part.value + sympy.Rational(1, 10**6), decimals=4)
-        return problem
-
-    monkeypatch.setattr(mod, "generate", tampered)
-    with pytest.raises(VerificationError, match=r"vector-norms \(seed 5\): answer cosine"):
-        make_problem(get("vector-norms"), {"n": 3}, 5)
