@@ -31,6 +31,7 @@ MANIFEST = ".derivbook-output"  # in every folder derivbook wrote: what it wrote
 LOCK = ".lock"  # in a staging or scratch folder, locked for as long as its build runs
 PARTS = ".parts"  # pieces of whole-class files (answers.json, print files …), joined before publishing
 LEGACY_AGE = 600  # seconds: a lock-less leftover of an older version this old is no live build's
+SETTLING = 1.0  # seconds: a folder with a free lock this young may be one a build has made and not yet locked
 
 
 def check_target(out_dir: Path) -> None:
@@ -97,9 +98,10 @@ def _held(folder: Path) -> Iterator[None]:
 
 def _abandoned(folder: Path) -> bool:
     try:
+        age = time.time() - folder.stat().st_mtime
         with open(folder / LOCK) as handle:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
+            return age > SETTLING  # not a folder whose build is between making it and locking it
     except BlockingIOError:
         return False
     except OSError:  # no lock file: an older version's folder, or one killed before it locked
