@@ -24,7 +24,7 @@ def exact_text(value: Any) -> str:
     return _scalar_text(value)
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=1024)
 def _scalar_text(value: Any) -> str:
     import sympy  # here, not at the top: joining a class's answers.json needs no SymPy
 
@@ -49,7 +49,7 @@ def float_value(value: Any) -> Any:
     return _json_tree(value, _scalar_float)
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=1024)
 def _scalar_float(value: Any) -> float:
     import sympy
 

@@ -152,7 +152,7 @@ def _form(value: Any) -> Any:
     return None
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=1024)
 def _float(entry: Any) -> float:
     """An entry as a float, evaluated once per process: the same right answers meet every mistake."""
     return float(sympy.N(entry, 30))
