@@ -168,7 +168,7 @@ def tex(value: Any, inline: bool = False) -> str:
     return _print(sympy.sympify(value))
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=2048)
 def _print(expr: sympy.Basic) -> str:
     """LaTeX of an immutable expression, printed once per process: every variant shows the same general
     results, and equal SymPy expressions (same structure, same assumptions) print the same."""
