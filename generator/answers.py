@@ -31,22 +31,11 @@ def _scalar_text(value: Any) -> str:
     return sympy.sstr(value)
 
 
-def _json_tree(value: Any, leaf) -> Any:
-    """A value of any answer shape as JSON nesting (objects, lists, lists of lists), ``leaf`` at the scalars."""
-    import sympy
-
-    if isinstance(value, dict):
-        return {k: _json_tree(v, leaf) for k, v in value.items()}
-    if isinstance(value, sympy.MatrixBase):
-        return [[leaf(value[r, c]) for c in range(value.cols)] for r in range(value.rows)]
-    if isinstance(value, (list, tuple)):
-        return [_json_tree(item, leaf) for item in value]
-    return leaf(value)
-
-
 def float_value(value: Any) -> Any:
     """The same quantity as floats, with the same shape (scalar, list, list of lists, or object)."""
-    return _json_tree(value, _scalar_float)
+    from derivbook.contract import shaped
+
+    return shaped(value, _scalar_float)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -58,7 +47,9 @@ def _scalar_float(value: Any) -> float:
 
 def input_value(value: Any) -> Any:
     """An input as printed: integers and floats as numbers, exact non-integers as SymPy strings."""
-    return _json_tree(value, _input_scalar)
+    from derivbook.contract import shaped
+
+    return shaped(value, _input_scalar)
 
 
 def _input_scalar(value: Any) -> Any:

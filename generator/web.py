@@ -215,130 +215,21 @@ def paragraph(pieces) -> Markup:
 
 # ---- plain text: question names, category names, figure names for screen readers, short feedback ----
 
-GREEK = {
-    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ϵ", "varepsilon": "ε", "zeta": "ζ",
-    "eta": "η", "theta": "θ", "vartheta": "ϑ", "iota": "ι", "kappa": "κ", "lambda": "λ", "mu": "μ", "nu": "ν",
-    "xi": "ξ", "pi": "π", "rho": "ρ", "sigma": "σ", "tau": "τ", "upsilon": "υ", "phi": "ϕ", "varphi": "φ",
-    "chi": "χ", "psi": "ψ", "omega": "ω", "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ", "Lambda": "Λ", "Xi": "Ξ",
-    "Pi": "Π", "Sigma": "Σ", "Phi": "Φ", "Psi": "Ψ", "Omega": "Ω",
-}
-SYMBOLS = {
-    "cdot": " · ", "times": " × ", "top": "ᵀ", "to": " → ", "rightarrow": " → ", "infty": "∞", "ge": " ≥ ",
-    "geq": " ≥ ", "le": " ≤ ", "leq": " ≤ ", "ne": " ≠ ", "neq": " ≠ ", "approx": " ≈ ", "partial": "∂", "nabla": "∇", "sum": "Σ",
-    "prod": "Π", "odot": "⊙", "lVert": "‖", "rVert": "‖", "Vert": "‖", "lvert": "|", "rvert": "|", "vert": "|",
-    "dots": "…", "ldots": "…", "cdots": "⋯", "ell": "ℓ", "in": "∈", "pm": "±", "mid": "|", "langle": "⟨",
-    "rangle": "⟩", "iff": " ⇔ ", "Rightarrow": " ⇒ ", "propto": " ∝ ", "sim": " ∼ ", "circ": "∘", "star": "⋆",
-    "forall": "∀", "exists": "∃", "mapsto": " ↦ ", "equiv": " ≡ ", "{": "{", "}": "}", "#": "#", "%": "%",
-    "&": "&", "_": "_", "$": "$",
-}
-CLOSERS = {"rVert", "rvert", "rangle"}
-SPACES = {",": " ", ";": " ", ":": " ", " ": " ", "quad": "  ", "qquad": "  ", "!": "", "\\": "; "}
-STYLE = {"left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "textstyle",
-         "displaystyle", "scriptstyle", "limits", "nolimits", "allowbreak", "middle"}
-ARGUMENT = {"mathrm", "mathbf", "mathit", "mathsf", "mathcal", "mathbb", "boldsymbol", "text", "textbf",
-            "textit", "operatorname", "mbox", "hbox"}
-ACCENTS = {"hat": "\u0302", "bar": "\u0304", "overline": "\u0305", "tilde": "\u0303", "vec": "\u20d7", "dot": "\u0307"}
-SUPERSCRIPT = dict(zip("0123456789+-−=()ni", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁼⁽⁾ⁿⁱ"))
-SUBSCRIPT = dict(zip("0123456789+-−=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ"))
-_TOKEN = re.compile(r"\\[a-zA-Z]+\*?\s*|\\.|[{}^_&]|\s+|[^\\{}^_&\s]")
-
 
 def plain_math(latex: str) -> str:
-    """LaTeX math as readable plain text (Unicode): ``QK^\\top`` → QKᵀ, ``1/\\sqrt{d}`` → 1/√d.
+    """LaTeX math as one line of readable Unicode (``QK^\\top`` → QKᵀ), with no backslash left: for names and
+    labels where neither MathML nor MathJax can go (``derivbook.plaintext``, which the terminal uses too)."""
+    from derivbook.plaintext import latex_text
 
-    For names and labels where neither MathML nor MathJax can go (a question's name, a category, a figure's
-    name for screen readers, a short feedback popup). Never contains a backslash.
-    """
-    tokens = _TOKEN.findall(latex)
-    text, _ = _plain_group(tokens, 0, None)
-    text = re.sub(r"\s+", " ", text)
-    text = re.sub(r"\s+([,;)\]])", r"\1", re.sub(r"([(\[])\s+", r"\1", text))
-    return text.strip().replace("\\", "")
+    return re.sub(r"\s+", " ", latex_text(latex)).strip().replace("\\", "")
 
 
 def plain(text: str) -> str:
-    """Prose with ``$…$`` math as plain text."""
-    parts = str(text).split("$")
-    return re.sub(r"\s+", " ", "".join(plain_math(p) if odd else p for odd, p in zip([0, 1] * len(parts), parts))).strip()
+    """Prose with ``$…$`` math as one line of plain text."""
+    from derivbook.plaintext import prose_text
 
+    return re.sub(r"\s+", " ", prose_text(text)).strip().replace("\\", "")
 
-def _argument(tokens: list, at: int) -> tuple[str, int]:
-    """One argument: a braced group or a single token."""
-    while at < len(tokens) and tokens[at].isspace():
-        at += 1
-    if at >= len(tokens):
-        return "", at
-    if tokens[at] == "{":
-        return _plain_group(tokens, at + 1, "}")
-    return _plain_group([tokens[at]], 0, None)[0], at + 1
-
-
-def _grouped(text: str) -> str:
-    """Brackets around a numerator, denominator or radicand that is more than one symbol."""
-    return text if len(text) <= 1 or re.fullmatch(r"[\w.·ᵀ]+|\(.*\)", text) else f"({text})"
-
-
-def _script(text: str, table: dict, mark: str) -> str:
-    if text and all(ch in table for ch in text):
-        return "".join(table[ch] for ch in text)
-    return f"{mark}{_grouped(text)}" if text != "ᵀ" else text
-
-
-def _plain_group(tokens: list, at: int, end: str | None) -> tuple[str, int]:
-    out: list[str] = []
-    while at < len(tokens):
-        token = tokens[at]
-        at += 1
-        if token == end:
-            break
-        if token == "{":
-            inner, at = _plain_group(tokens, at, "}")
-            out.append(inner)
-        elif token == "}":
-            continue
-        elif token in ("^", "_"):
-            argument, at = _argument(tokens, at)
-            out.append(_script(argument, SUPERSCRIPT if token == "^" else SUBSCRIPT, token))
-        elif token == "&":
-            out.append(", ")
-        elif token.isspace():
-            out.append(" ")
-        elif token.startswith("\\"):
-            name = token[1:].strip().rstrip("*")
-            if name in ("frac", "tfrac", "dfrac"):
-                numerator, at = _argument(tokens, at)
-                denominator, at = _argument(tokens, at)
-                out.append(f"{_grouped(numerator)}/{_grouped(denominator)}")
-            elif name == "sqrt":
-                radicand, at = _argument(tokens, at)
-                out.append("√" + _grouped(radicand))
-            elif name in ("begin", "end"):
-                environment, at = _argument(tokens, at)
-                out.append(("(" if name == "begin" else ")") if environment.endswith("matrix") else "")
-            elif name in ACCENTS:
-                body, at = _argument(tokens, at)
-                out.append(body + ACCENTS[name] if len(body) == 1 else f"{name}({body})")
-            elif name in ARGUMENT:
-                body, at = _argument(tokens, at)
-                out.append(body)
-            elif name in STYLE:
-                continue
-            elif name in SPACES:
-                out.append(SPACES[name])
-            elif name in GREEK:
-                out.append(GREEK[name])
-            elif name in SYMBOLS:
-                if name in CLOSERS and out:
-                    out[-1] = out[-1].rstrip()
-                out.append(SYMBOLS[name])
-            else:  # a function name (\ln, \cos, \det …) or a command this reader does not know: its name
-                out.append(f" {name} ")
-        else:
-            out.append(token)
-    return "".join(out), at
-
-
-# ---- figures ----
 
 SCALE = 4.0  # SVG pixels per millimetre of the printed plot
 SHADE_OPACITY = {75: "0.75", 40: "0.4", 12: "0.12"}  # bar fills: of the text colour, so dark mode inverts them
