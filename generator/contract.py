@@ -124,12 +124,12 @@ def agrees(contract: Contract, right: Any, given: Any, exact_only: bool = False)
     if contract.freedom == "sign":
         return same(right, given) or same(right, _scaled(given, -1))
     if contract.freedom == "scale":
-        return _up_to_scale(right, given, same)
+        return _up_to_scale(contract, right, given, same, exact_only)
     if contract.freedom in ("column-sign", "column-scale"):
         columns = zip(_transpose(right), _transpose(given))
         if contract.freedom == "column-sign":
             return all(same(r, g) or same(r, _scaled(g, -1)) for r, g in columns)
-        return all(_up_to_scale(r, g, same) for r, g in columns)
+        return all(_up_to_scale(contract, r, g, same, exact_only) for r, g in columns)
     if contract.freedom == "unordered":
         return same(sorted(right, key=_float), sorted(given, key=_float))
     return same(right, given)
@@ -195,16 +195,31 @@ def _scaled(value: Any, factor: Any) -> Any:
     return shaped(value, lambda e: factor * e) if not isinstance(value, dict) else {k: _scaled(v, factor) for k, v in value.items()}
 
 
-def _up_to_scale(right: list, given: list, same) -> bool:
-    """``given`` is a nonzero multiple of ``right`` (the ratio read at right's largest entry; a decimal
-    ratio carries its rounding, so decimals get twice the tolerance)."""
+def _up_to_scale(contract: Contract, right: list, given: list, same, exact_only: bool) -> bool:
+    """``given`` is a nonzero multiple of ``right``, the ratio read at right's largest entry.
+
+    Exactly, when every entry is exact. As decimals, the largest entry must be large enough to carry the
+    rounding (to decimal places: at least a thousand half-units, since a vector of tiny decimals says nothing
+    of its direction), and every entry must agree within twice the half-unit (the ratio carries its
+    rounding). With ``exact_only``, decimals earn nothing here.
+    """
     entries = [e for _, e in leaves(right)]
     offered = [e for _, e in leaves(given)]
     largest = max(range(len(entries)), key=lambda k: abs(_float(entries[k])))
     if entries[largest] == 0 or offered[largest] == 0:
         return False
     ratio = offered[largest] / entries[largest]
-    return same(_scaled(right, ratio), given, 2.0) if any(e.has(sympy.Float) for e in offered) else same(_scaled(right, ratio), given)
+    if not any(e.has(sympy.Float) for e in offered):
+        return same(_scaled(right, ratio), given)
+    if exact_only or (contract.integer and not contract.places):
+        return False
+    if contract.significant:  # a fixed number of figures: the rounding is relative, any size carries it
+        unit = contract.tolerance(offered[largest])
+    else:
+        unit = 0.5 * 10.0 ** -(contract.places or DECIMAL_PLACES)
+        if abs(_float(offered[largest])) < 1000 * unit:
+            return False
+    return all(abs(_float(ratio * r) - _float(g)) <= 2 * unit * (1 + SLACK) for r, g in zip(entries, offered))
 
 
 def _transpose(matrix: list) -> list:

@@ -63,3 +63,20 @@ def test_exact_comparison_equal_forms_agree_and_wrong_ones_are_refused_without_s
     assert not contract.agrees(part, Rational(3, 7), Rational(3, 8))  # two fractions: compared directly
     assert calls == []
     assert contract._apart(2 * log(2), log(5)) and not contract._apart(2 * log(2), log(4))
+
+
+def test_up_to_scale_a_vector_of_tiny_decimals_says_nothing_and_is_refused():
+    V = sympy.Matrix([[1, 1], [1, -1]])
+    terms = contract.of(AnswerPart("V", Tex("V"), V, freedom="column-scale"))
+    tiny = [[sympy.Float("0.0001"), sympy.Float("0.0001")], [sympy.Float("0.0000"), sympy.Float("0.0000")]]
+    assert not contract.agrees(terms, V, tiny)
+    assert not contract.agrees(terms, V, [[sympy.Float("0.01"), sympy.Float("0.01")], [sympy.Float("0.0099"), sympy.Float("-0.0101")]])
+    unit = [[sympy.Float("0.7071"), sympy.Float("0.7071")], [sympy.Float("0.7071"), sympy.Float("-0.7071")]]
+    assert contract.agrees(terms, V, unit) and contract.agrees(terms, V, [[-2, 3], [-2, -3]])
+
+
+def test_up_to_scale_with_significant_figures_takes_a_correctly_rounded_answer():
+    key = [Rational(10049, 10000), Rational(999, 1000)]
+    terms = contract.of(AnswerPart("v", Tex("v"), key, decimals=3, significant=True, freedom="scale"))
+    assert contract.agrees(terms, key, [sympy.Float("1.00"), sympy.Float("0.999")])
+    assert not contract.agrees(terms, key, [sympy.Float("1.00"), sympy.Float("0.950")])
