@@ -4,7 +4,8 @@ A print file is written as it goes, batch by batch: each compiled batch is read,
 they use are written out, and the batch is closed before the next is opened, so a class of any size is
 merged in the memory of one batch (a library that merges in memory holds every page until it saves). The
 PDF written is plain: the batches' objects as they are (fonts, images and page contents keep their own
-compression), renumbered, one page tree, one cross-reference table.
+compression), renumbered, one page tree, one cross-reference table; dictionary keys in sorted order (pikepdf
+hands them over as a set), so the same batches give the same bytes in any process.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class _Writer:
 
     def page(self, page) -> None:
         """One page of an open batch, with everything it uses (shared objects of the batch written once)."""
-        body = {key: page[key] for key in page.keys() if key != "/Parent"}
+        body = {key: page[key] for key in sorted(page.keys()) if key != "/Parent"}
         parent = page.get("/Parent")
         while parent is not None:  # inherited attributes, resolved onto the page
             for key in INHERITED:
@@ -130,7 +131,7 @@ class _Writer:
             if isinstance(obj, pikepdf.Stream):
                 data = obj.read_raw_bytes()
                 entries = b"".join(b" " + bytes(key, "ascii") + b" " + self._value(obj[key], pending)
-                                   for key in obj.keys() if key != "/Length")
+                                   for key in sorted(obj.keys()) if key != "/Length")
                 self._object(number, b"<< /Length %d" % len(data) + entries + b" >>", data)
             else:
                 self._object(number, self._value(obj, pending, direct=True))
@@ -145,7 +146,7 @@ class _Writer:
             return b"%d 0 R" % self._number_of(value)
         if isinstance(value, pikepdf.Dictionary):
             return b"<<" + b"".join(b" " + bytes(key, "ascii") + b" " + self._value(value[key], pending)
-                                    for key in value.keys()) + b" >>"
+                                    for key in sorted(value.keys())) + b" >>"
         if isinstance(value, pikepdf.Array):
             return b"[" + b" ".join(self._value(item, pending) for item in value) + b"]"
         if isinstance(value, (pikepdf.Name, pikepdf.String)):

@@ -165,3 +165,22 @@ def test_roster_without_name_column(tmp_path):
     roster.write_text("email\nada@example.org\n")
     with pytest.raises(UserError, match="no name column in the header 'email'; allowed: a header row with a column name"):
         spec.read_roster(roster)
+
+
+def test_the_print_files_bytes_do_not_depend_on_the_process(class_build, tmp_path):
+    """Two processes with different hash seeds merge the same batches into the same bytes."""
+    import os
+    import sys
+
+    root, _ = class_build
+    pages = [str(root / "out" / name) for name in sorted(os.listdir(root / "out")) if name.startswith("worksheet-") and name.endswith(".pdf")]
+    code = ("import sys, pikepdf\nfrom pathlib import Path\nfrom derivbook.printfiles import duplex_merge\n"
+            "paths = [Path(p) for p in sys.argv[2:]]\n"
+            "duplex_merge([(p, [len(pikepdf.open(p).pages)]) for p in paths], Path(sys.argv[1]))\n")
+    made = []
+    for seed in ("1", "2"):
+        target = tmp_path / f"merged-{seed}.pdf"
+        subprocess.run([sys.executable, "-c", code, str(target), *pages], check=True,
+                       env=dict(os.environ, PYTHONHASHSEED=seed))
+        made.append(target.read_bytes())
+    assert made[0] == made[1]
