@@ -86,7 +86,7 @@ def build(workbook: Workbook, out_dir: Path | None = None, formats: tuple[str, .
         plan = make_plan(workbook, out_dir, formats, only)
         if "pdf" in formats:
             texbuild.require_tex()
-        if output.unchanged(plan.out_dir, plan.key, plan.formats):
+        if use_cache and output.unchanged(plan.out_dir, plan.key, plan.formats):  # --no-cache: everything afresh
             return Result(plan, [], unchanged=True)
         with output.Staging(plan.out_dir, notice) as staging, output.scratch() as scratch, \
                 workers(executor, cores, len(plan.chunks), scheduler) as pool:
@@ -122,11 +122,12 @@ def make_plan(workbook: Workbook, out_dir: Path | None, formats: tuple[str, ...]
                             "use the same spec, --seed and --variants/--roster as the original build")
         chunks, keep = [next(c for c in chunks if found.index in c)], frozenset({found.index})
     default = Path("build") / (workbook.name if only is None else f"{workbook.name}-{only.strip().upper()}")
-    out_dir = Path(out_dir) if out_dir is not None else default
+    # the real folder: a symlink's target, `.` by its name (the output is swapped whole beside it)
+    out_dir = (Path(out_dir) if out_dir is not None else default).resolve()
     previous = output.manifest(out_dir) if out_dir.is_dir() else None
-    if only is not None and previous and previous.get("variants", 1) > 1 and not previous.get("variant"):
-        raise UserError(f"{out_dir}: holds the class build of {previous['variants']} variants; a regenerated sheet goes to "
-                        f"its own folder (leave out --out: {default})")
+    if only is not None and previous and not previous.get("variant") and (previous.get("variants") or 2) > 1:
+        held = f"the class build of {previous['variants']} variants" if previous.get("variants") else "an earlier build"
+        raise UserError(f"{out_dir}: holds {held}; a regenerated sheet goes to its own folder (leave out --out: {default})")
     key = cache.digest(cache.code_version(), texbuild.tex_version(), _inputs(workbook), only)
     return Plan(workbook, variants, chunks, keep, len(variants) == 1 or only is not None, tuple(formats), out_dir, key, only)
 
@@ -136,7 +137,7 @@ def _inputs(workbook: Workbook) -> str:
     requests = [(r.derivation.id, r.derivation.module_name, sorted(r.params.items()), r.key, r.points, r.space,
                  "" if r.derivation.builtin else cache.source_digest(Path(r.derivation.path).parent))
                 for r in workbook.requests]
-    return repr((workbook.title, workbook.course, workbook.instructions, workbook.seed, workbook.paper,
+    return repr((workbook.name, workbook.title, workbook.course, workbook.instructions, workbook.seed, workbook.paper,
                  [(s.name, s.id, s.key) if s else None for s in workbook.students], requests))
 
 

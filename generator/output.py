@@ -17,6 +17,7 @@ import contextlib
 import ctypes
 import errno
 import fcntl
+import glob
 import json
 import os
 import shutil
@@ -28,16 +29,23 @@ from pathlib import Path
 from derivbook.model import BuildError, UserError
 
 MANIFEST = ".derivbook-output"  # in every folder derivbook wrote: what it wrote there, and from which plan
-LOCK = ".lock"  # in a staging or scratch folder, locked for as long as its build runs
+LOCK = ".derivbook-lock"  # in a staging or scratch folder, locked for as long as its build runs
 PARTS = ".parts"  # pieces of whole-class files (answers.json, print files …), joined before publishing
 LEGACY_AGE = 600  # seconds: a lock-less leftover of an older version this old is no live build's
 SETTLING = 1.0  # seconds: a folder with a free lock this young may be one a build has made and not yet locked
+
+
+LEGACY_NAMES = ("worksheet*", "answer-key*", "answers.json", "print-worksheets.pdf", "answer-keys.pdf", "*.html",
+                "*-moodle.xml")  # what an older version wrote, in a folder whose marker lists nothing
 
 
 def check_target(out_dir: Path) -> None:
     """Refuse, before any work, an output path that derivbook may not (or cannot) write."""
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"{out_dir}: exists and is not a directory")
+    if out_dir.is_dir() and os.path.ismount(out_dir):
+        raise UserError(f"{out_dir}: is a mount point, which derivbook cannot replace as a whole; build into a folder "
+                        f"inside it (--out {out_dir / 'build'})")
     if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MANIFEST).exists():
         raise UserError(f"{out_dir}: exists, is not empty and was not written by derivbook; choose a new or empty directory")
     parent = out_dir.parent
@@ -57,16 +65,15 @@ def check_target(out_dir: Path) -> None:
 def manifest(out_dir: Path) -> dict | None:
     """What derivbook recorded of the build in ``out_dir``, or None."""
     try:
-        text = (out_dir / MANIFEST).read_text(encoding="utf-8")
+        data = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
     except OSError:
         return None
-    try:
-        data = json.loads(text)
-    except ValueError:
+    except ValueError:  # an older version's marker (text, not JSON), or a damaged one
         data = None
     if not (isinstance(data, dict) and isinstance(data.get("files"), dict)):
-        # an older version's marker: it replaced the whole folder at every build, so all in it is its own
-        data = {"key": None, "formats": [], "files": {p.name: ["", 0] for p in out_dir.iterdir() if p.name != MANIFEST}}
+        # what an older version wrote there goes by its names; a class or a single sheet, it cannot say
+        names = {p.name for pattern in LEGACY_NAMES for p in out_dir.glob(pattern) if p.is_file()}
+        data = {"key": None, "formats": [], "variants": None, "files": {name: ["", -1] for name in names}}
     return data
 
 
@@ -142,7 +149,12 @@ class Staging:
 
     def __enter__(self) -> Staging:
         check_target(self.out_dir)
-        name = self.out_dir.name
+        name = glob.escape(self.out_dir.name)
+        if not self.out_dir.exists():  # a build killed between the two renames of the fallback swap
+            with contextlib.suppress(OSError, StopIteration):
+                set_aside = next(self.out_dir.parent.glob(f".{name}.old-*/old"))
+                os.rename(set_aside, self.out_dir)
+                set_aside.parent.rmdir()
         sweep(self.out_dir.parent, (f".{name}.staging-*", f".{name}.old-*"))
         self.folder = Path(tempfile.mkdtemp(dir=self.out_dir.parent, prefix=f".{name}.staging-"))
         self._stack.callback(shutil.rmtree, self.folder, True)
@@ -185,11 +197,13 @@ class Staging:
                 record = {"key": key, "formats": sorted(formats), **summary,
                           "files": {name: list(entry) for name, entry in sorted(self.files.items())}}
                 (self.folder / MANIFEST).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
-                os.chmod(self.folder, 0o755)
+                os.chmod(self.folder, self.out_dir.stat().st_mode & 0o7777 if self.out_dir.is_dir() else 0o755)
                 (self.folder / LOCK).unlink()  # still held through its open file; the output must not keep it
                 if not self.out_dir.exists():
                     os.rename(self.folder, self.out_dir)
-                elif not _exchange(self.folder, self.out_dir):
+                elif _exchange(self.folder, self.out_dir):
+                    _reconcile(self.folder, self.out_dir, set((previous or {}).get("files", {})))
+                else:
                     self._replace_without_exchange()
                 (self.out_dir.parent / f".{self.out_dir.name}.lock").unlink(missing_ok=True)  # an older version's
         except OSError as error:
@@ -210,9 +224,21 @@ class Staging:
             if name in (MANIFEST, LOCK):
                 continue
             if name in self.files:
-                if name in ours:
+                if name in ours and (ours[name][1] < 0 or _size_is(Path(entry.path), ours[name][1])):
                     continue  # rebuilt now
+                if name in ours:  # derivbook wrote it, someone changed it since: kept beside the new one
+                    kept_as = _edited_name(name, self.folder)
+                    if self.notice:
+                        self.notice(f"{self.out_dir / name} was changed since derivbook wrote it: kept as {kept_as}")
+                    _link(Path(entry.path), self.folder / kept_as)
+                    continue
                 raise UserError(f"{self.out_dir / name}: derivbook did not write this file and would replace it; move it away")
+            if name in ours and ours[name][1] >= 0 and not _size_is(Path(entry.path), ours[name][1]):
+                kept_as = _edited_name(name, self.folder)  # derivbook wrote it, someone changed it since: kept
+                if self.notice:
+                    self.notice(f"{self.out_dir / name} was changed since derivbook wrote it: kept as {kept_as}")
+                _link(Path(entry.path), self.folder / kept_as)
+                continue
             if name in ours:
                 kind = ours[name][0]
                 if not same_plan or kind in formats:
@@ -230,16 +256,40 @@ class Staging:
         shutil.rmtree(old)
 
 
+def _edited_name(name: str, folder: Path) -> str:
+    """A free name for a teacher's edited copy of a file derivbook wrote: ``answer-key (edited).pdf``."""
+    stem, dot, suffix = name.rpartition(".") if "." in name else (name, "", "")
+    for k in range(1, 1000):
+        candidate = f"{stem} (edited{'' if k == 1 else f' {k}'}){dot}{suffix}"
+        if not (folder / candidate).exists():
+            return candidate
+    raise BuildError(f"{folder}: too many edited copies of {name}")
+
+
 def _link(source: Path, target: Path) -> None:
     """``source`` (a file, a symlink or a folder of them) at ``target`` too, sharing its data (hard links)."""
     if source.is_symlink():
         os.symlink(os.readlink(source), target)
     elif source.is_dir():
         target.mkdir()
+        os.chmod(target, source.stat().st_mode & 0o7777)
         for entry in os.scandir(source):
             _link(Path(entry.path), target / entry.name)
     else:
         os.link(source, target)
+
+
+def _reconcile(old: Path, new: Path, ours: set[str]) -> None:
+    """After the swap: what is still in the old output and not derivbook's (a file written there after its
+    files were linked into the new one) moves over, newer than what was linked."""
+    for entry in os.scandir(old):
+        if entry.name in ours or entry.name in (MANIFEST, LOCK):
+            continue
+        source, target = Path(entry.path), new / entry.name
+        if entry.is_dir(follow_symlinks=False) and target.is_dir() and not target.is_symlink():
+            _reconcile(source, target, set())
+        elif not target.exists() or not source.samefile(target):
+            os.replace(source, target) if not target.is_dir() else None
 
 
 @contextlib.contextmanager

@@ -67,7 +67,8 @@ class Student:
         adding a student leaves every other key unchanged; so does correcting a name when there is an id."""
         if self.id is not None:
             return f"id:{self.id}"
-        return f"name:{self.name}" + (f"#{self.occurrence}" if self.occurrence > 1 else "")
+        # a line break cannot be in a name (whitespace is folded), so "Ann" twice never meets a row "Ann#2"
+        return f"name:{self.name}" + (f"\n{self.occurrence}" if self.occurrence > 1 else "")
 
 
 @dataclass

@@ -143,3 +143,95 @@ def test_cache_info_and_clear(tmp_path, spec_file):
     assert cleared.exit_code == 0 and "removed" in cleared.output
     assert " 0 entries" in run("cache", "info", env=env).output
     assert run("cache", "info", env={"DERIVBOOK_CACHE_SIZE": "lots"}).exit_code == 2
+
+
+def test_no_cache_builds_again_what_is_unchanged(tmp_path, spec_file):
+    out = tmp_path / "out"
+    assert run("build", spec_file, "--format", "json", "--out", out).exit_code == 0
+    assert "unchanged" in run("build", spec_file, "--format", "json", "--out", out).output
+    again = run("build", spec_file, "--format", "json", "--out", out, "--no-cache")
+    assert again.exit_code == 0 and "unchanged" not in again.output and "wrote 1 files" in again.output
+
+
+def test_an_older_versions_folder_keeps_the_teachers_files_and_is_not_replaced_by_one_sheet(tmp_path, spec_file):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".derivbook-output").write_bytes(b"written by derivbook; the next build replaces \xff this directory whole\n")
+    for name in ("worksheet-A-AAAA.pdf", "answer-keys.pdf", "answers.json"):
+        (out / name).write_bytes(b"old")
+    (out / "marks.csv").write_text("Ada,9\n")
+    refused = run("build", spec_file, "--variants", "3", "--variant", "X-XXXX", "--out", out)
+    assert refused.exit_code == 2  # (no such variant, or an earlier build there: never one sheet over a class)
+    result = run("build", spec_file, "--variants", "2", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert (out / "marks.csv").read_text() == "Ada,9\n" and not (out / "worksheet-A-AAAA.pdf").exists()
+    ids = [v["id"] for v in json.loads((out / "answers.json").read_text())["variants"]]
+    assert run("build", spec_file, "--variants", "2", "--variant", ids[0], "--out", out).exit_code == 2
+
+
+def test_an_output_folder_given_as_a_symlink_or_as_dot_is_built_where_it_really_is(tmp_path, spec_file, monkeypatch):
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    assert run("build", spec_file, "--format", "json", "--out", tmp_path / "link").exit_code == 0
+    assert (real / "answers.json").exists() and (tmp_path / "link").is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real", "week.toml"]
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    result = run("build", spec_file, "--format", "json", "--out", ".")
+    assert result.exit_code == 0, result.output
+    assert (here / "answers.json").exists() and not [p for p in tmp_path.iterdir() if "staging" in p.name]
+
+
+def test_a_mount_point_is_refused_with_where_to_build_instead(tmp_path, spec_file, monkeypatch):
+    from derivbook import output
+
+    (tmp_path / "mnt").mkdir()
+    monkeypatch.setattr(output.os.path, "ismount", lambda path: str(path).endswith("mnt"))
+    result = run("build", spec_file, "--format", "json", "--out", tmp_path / "mnt")
+    assert result.exit_code == 2 and "is a mount point" in result.output and "mnt/build" in result.output
+
+
+def test_a_file_written_during_the_swap_and_a_private_folder_survive_as_they_were(tmp_path, spec_file, monkeypatch):
+    from derivbook import output
+
+    out = tmp_path / "out"
+    assert run("build", spec_file, "--format", "json", "--out", out).exit_code == 0
+    out.chmod(0o700)
+    (out / "grades").mkdir(mode=0o700)
+    (out / "grades" / "marks.csv").write_text("first\n")
+    real = output._exchange
+
+    def late_writer(a, b):  # grading writes while the new build is being swapped in
+        (out / "grades" / "marks.csv").unlink()
+        (out / "grades" / "marks.csv").write_text("second\n")
+        (out / "late.txt").write_text("late\n")
+        return real(a, b)
+
+    monkeypatch.setattr(output, "_exchange", late_writer)
+    assert run("build", spec_file, "--format", "json", "--seed", "3", "--out", out).exit_code == 0
+    assert (out / "grades" / "marks.csv").read_text() == "second\n" and (out / "late.txt").read_text() == "late\n"
+    assert out.stat().st_mode & 0o777 == 0o700 and (out / "grades").stat().st_mode & 0o777 == 0o700
+
+
+def test_a_file_derivbook_wrote_and_the_teacher_changed_is_kept_beside_the_new_one(tmp_path, spec_file):
+    out = tmp_path / "out"
+    assert run("build", spec_file, "--out", out).exit_code == 0
+    with open(out / "answer-key.pdf", "ab") as key:
+        key.write(b"% my annotations")
+    result = run("build", spec_file, "--out", out)
+    assert result.exit_code == 0 and "was changed since derivbook wrote it" in result.output
+    assert (out / "answer-key (edited).pdf").read_bytes().endswith(b"% my annotations")
+    assert not (out / "answer-key.pdf").read_bytes().endswith(b"% my annotations")
+
+
+def test_a_build_killed_between_the_fallback_renames_gets_its_output_back(tmp_path, spec_file):
+    out = tmp_path / "out"
+    assert run("build", spec_file, "--format", "json", "--out", out).exit_code == 0
+    (out / "notes.txt").write_text("mine\n")
+    old = tmp_path / ".out.old-abc123"
+    old.mkdir()
+    out.rename(old / "old")  # killed here: no output folder, the previous one set aside
+    assert run("build", spec_file, "--format", "json", "--seed", "4", "--out", out).exit_code == 0
+    assert (out / "notes.txt").read_text() == "mine\n" and not old.exists()

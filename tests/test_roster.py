@@ -114,8 +114,8 @@ def test_student_key_follows_the_student_not_the_row(tmp_path):
     after, _ = read(roster(tmp_path, "name,id\nAda,\nAlan,4\nBarbara,7\nZed Zimmer,9\n", "sorted.csv"))
     assert [s.key for s in before] == ["id:9", "name:Ada", "id:4"]
     assert {s.key for s in before} < {s.key for s in after}  # Zed's corrected name keeps his id key
-    twice, _ = read(roster(tmp_path, "name\nAda\nAda\n", "twice.csv"))
-    assert [s.key for s in twice] == ["name:Ada", "name:Ada#2"]
+    twice, _ = read(roster(tmp_path, "name\nAda\nAda\nAda#2\n", "twice.csv"))
+    assert [s.key for s in twice] == ["name:Ada", "name:Ada\n2", "name:Ada#2"]  # three students, three keys
 
 
 def test_windows_1252_file_names_the_row_and_the_fix(tmp_path):
