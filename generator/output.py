@@ -288,8 +288,8 @@ def _reconcile(old: Path, new: Path, ours: set[str]) -> None:
         source, target = Path(entry.path), new / entry.name
         if entry.is_dir(follow_symlinks=False) and target.is_dir() and not target.is_symlink():
             _reconcile(source, target, set())
-        elif not target.exists() or not source.samefile(target):
-            os.replace(source, target) if not target.is_dir() else None
+        elif not target.is_dir() and (not target.exists() or not source.samefile(target)):
+            os.replace(source, target)
 
 
 @contextlib.contextmanager
