@@ -14,13 +14,19 @@ TOLERANCE = mpmath.mpf(10) ** -25  # relative (absolute near zero) agreement req
 def is_zero(expr: sympy.Expr) -> bool:
     """Decide ``expr == 0`` with cheap rewrites first and ``simplify`` only as a last resort."""
     expr = sympy.sympify(expr)
-    rewrites = (sympy.expand, lambda e: sympy.cancel(sympy.expand(e)), sympy.expand_log,
-                lambda e: sympy.expand(prime_logs(e)), sympy.simplify)
+    rewrites = (sympy.expand, lambda e: sympy.expand(prime_logs(e)), _numerator,
+                lambda e: sympy.cancel(sympy.expand(e)), sympy.expand_log, sympy.simplify)
     for rewrite in rewrites:
         expr = rewrite(expr)
         if expr == 0:
             return True
     return bool(expr.equals(0))
+
+
+def _numerator(expr: sympy.Expr) -> sympy.Expr:
+    """The expanded numerator of ``expr`` written over one common denominator: zero exactly when ``expr``
+    is (the denominators of a value that can be printed are not zero), and far cheaper than ``cancel``."""
+    return sympy.expand(sympy.numer(sympy.together(expr)))
 
 
 def prime_logs(expr: sympy.Expr) -> sympy.Expr:
@@ -76,8 +82,11 @@ def inexact_part(claimed: dict) -> str | None:
 
 def to_mp(value: Any) -> mpmath.mpf:
     """A SymPy (or plain) number as an mpmath float at the checks' precision."""
+    value = sympy.sympify(value)
     with mpmath.workdps(DIGITS + 10):
-        return mpmath.mpf(str(sympy.N(sympy.sympify(value), DIGITS + 10)))
+        if value.is_Rational:  # most entries: one division, no decimal string
+            return mpmath.mpf(value.p) / value.q
+        return mpmath.mpf(str(sympy.N(value, DIGITS + 10)))
 
 
 def numeric_mismatch(claimed: Any, expected: Any) -> str | None:
