@@ -6,7 +6,6 @@ Why it matters is shown on two keys whose logits differ by one standard deviatio
 ``√d·σ²`` grows with d, the softmax saturates and its slope ``a₁(1 − a₁)`` vanishes; the scaled gap is σ².
 """
 
-import functools
 
 import mpmath
 import sympy
@@ -194,28 +193,33 @@ def exact_answer(inputs: dict, params: dict) -> dict:
     mean = first * a2
     square = (second + first) * a2**2
     variance = square - mean**2
-    logit = symbols("ell", real=True)
-    softmax = exp(logit) / (exp(logit) + exp(0))
+    logit, softmax, slope, slope_at_infinity = _two_key_softmax()
     spreads = (sqrt(variance), sqrt(variance / dim))
     return {
         "mean": mean, "variance": variance, "scaled_variance": variance / dim,
         "weight": [softmax.subs(logit, c) for c in spreads],
-        "slope": [sympy.diff(softmax, logit).subs(logit, c) for c in spreads],
-        "slope_limit": _raw_slope_limit(softmax, logit, variance / dim),
+        "slope": [slope.subs(logit, c) for c in spreads],
+        "slope_limit": _raw_slope_limit(variance / dim, slope_at_infinity),
     }
 
 
-def _raw_slope_limit(softmax, logit, scaled_variance):
+@derive_once
+def _two_key_softmax() -> tuple:
+    """The two-key softmax a₁ = e^ℓ/(e^ℓ + e⁰) of the logit gap ℓ, its slope ∂a₁/∂ℓ differentiated directly,
+    over one denominator, and the slope's limit as the gap grows without bound: the same for every
+    instance, taken once."""
+    logit = symbols("ell", real=True)
+    softmax = exp(logit) / (exp(logit) + exp(0))
+    slope = sympy.factor(sympy.diff(softmax, logit))
+    return logit, softmax, slope, limit(slope, logit, oo)
+
+
+def _raw_slope_limit(scaled_variance, slope_at_infinity):
     """The raw slope at a gap of √d·√(σ⁴) as d grows: the gap grows without bound when σ⁴ > 0, so the limit
-    is the slope's limit as its gap goes to infinity: the same for every instance, taken once."""
+    is the slope's limit as its gap goes to infinity."""
     if not scaled_variance > 0:
         raise ValueError("the scaled variance must be positive for the raw gap to grow with d")
-    return _slope_at_infinity(sympy.diff(softmax, logit), logit)
-
-
-@functools.lru_cache(maxsize=4)
-def _slope_at_infinity(slope, logit):
-    return limit(slope, logit, oo)
+    return slope_at_infinity
 
 
 def numeric_answer(inputs: dict, params: dict) -> dict:

@@ -127,14 +127,24 @@ def exact_answer(inputs: dict, params: dict) -> dict:
     numerators are linear in q: one linear solve, no Lagrange multiplier.
     """
     counts = inputs["counts"]
-    free = symbols(f"q1:{len(counts)}", positive=True)
+    symbolic, free, probs, loglik, numerators = _stationarity(len(counts))
+    values = dict(zip(symbolic, counts))
+    (solved,) = sympy.linsolve([n.xreplace(values) for n in numerators], free)
+    solution = dict(zip(free, solved))
+    mle = [sympy.sympify(p).xreplace(solution) for p in probs]
+    return {"mle": mle, "nll": -loglik.xreplace(values).xreplace(solution) / sum(counts)}
+
+
+@derive_once
+def _stationarity(size: int) -> tuple:
+    """The log-likelihood Σ cᵢ ln pᵢ of symbolic counts with p_k = 1 − Σ others, and the numerators of its
+    partial derivatives, differentiated once for ``size`` tokens."""
+    counts = symbols(f"c1:{size + 1}", positive=True)
+    free = symbols(f"q1:{size}", positive=True)
     probs = [*free, 1 - sum(free)]
     loglik = sum(c * log(p) for c, p in zip(counts, probs))
     numerators = [sympy.numer(sympy.together(sympy.diff(loglik, q))) for q in free]
-    (values,) = sympy.linsolve(numerators, free)
-    solution = dict(zip(free, values))
-    mle = [sympy.sympify(p).xreplace(solution) for p in probs]
-    return {"mle": mle, "nll": -loglik.xreplace(solution) / sum(counts)}
+    return counts, free, probs, loglik, numerators
 
 
 def numeric_answer(inputs: dict, params: dict) -> dict:
