@@ -19,7 +19,6 @@ from derivbook.authoring import (
     Step,
     Tex,
     derive_once,
-    int_matrix,
     mp_matrix,
     prove_equal,
     symbol_matrix,
@@ -55,9 +54,9 @@ def _norm(values) -> sympy.Expr:
 
 
 def _mistakes(w, b, max_norm) -> list:
-    def own(tensor):
+    def own(tensor):  # min(1, M/‖t‖) by one comparison: SymPy's Min of square roots is slow
         size = _norm(tensor)
-        return tensor if size == 0 else tensor * Min(1, max_norm / size)
+        return tensor if size == 0 or max_norm >= size else tensor * (max_norm / size)
 
     return [
         Mistake("clipped", "per-tensor-clipping", {"W": own(w), "b": list(own(b))},
@@ -73,14 +72,16 @@ def generate(params: dict, dice) -> Problem:
     """A weight and a bias gradient with a whole-number global norm; usually clipped, sometimes not."""
     rows = params["rows"]
     general = derive(rows)
-    for _ in range(2000):
-        w, b = int_matrix(dice, rows, COLUMNS, -4, 4), int_matrix(dice, rows, 1, -4, 4)
-        values = dict(zip([*general["w"], *general["b"]], [*w, *b]))
-        square = general["squared"].xreplace(values)
-        if any(w) and any(b) and math.isqrt(square) ** 2 == square:
+    weights = rows * COLUMNS
+    for _ in range(2000):  # drawn as plain integers: most draws are thrown away
+        entries = [dice.integer(-4, 4) for _ in range(weights + rows)]
+        plain_square = sum(v * v for v in entries)
+        if any(entries[:weights]) and any(entries[weights:]) and math.isqrt(plain_square) ** 2 == plain_square:
             break
     else:
         raise RuntimeError("no whole-number norm found in 2000 draws")
+    w, b = sympy.Matrix(rows, COLUMNS, entries[:weights]), sympy.Matrix(entries[weights:])
+    square = general["squared"].xreplace(dict(zip([*general["w"], *general["b"]], entries)))
     norm = sqrt(square)
     clip = dice.integer(1, 3) <= 2
     max_norm = sympy.Integer(dice.integer(1, max(1, int(norm) - 1))) if clip and norm > 1 else norm + dice.integer(0, 3)

@@ -118,11 +118,21 @@ def _draw(dice, activation: str, n_in: int, n_h: int, n_out: int) -> dict:
     raise RuntimeError("no network found in 300 draws")
 
 
-def _values(expr, net: dict, numbers: dict, activation: str):
+@derive_once
+def _with_activation(sizes: tuple, activation: str) -> dict:
+    """The network's forward pass and SymPy's gradients (``derive``) with a concrete activation in place of f."""
+    general = derive(*sizes)
+    net = general["net"]
+    exprs = {key: net[key] for key in ("pre", "hidden", "out")} | {"loss": sympy.Matrix([net["loss"]])} | general["grads"]
+    return {key: expr.applyfunc(lambda e: _concrete(e, activation)) for key, expr in exprs.items()}
+
+
+def _values(concrete: dict, net: dict, numbers: dict) -> dict:
+    """Every expression of ``concrete`` at this instance's numbers."""
     mapping = {}
     for name, value in numbers.items():
         mapping.update(zip(net[name], value))
-    return expr.xreplace(mapping).applyfunc(lambda e: _concrete(e, activation))
+    return {key: expr.xreplace(mapping) for key, expr in concrete.items()}
 
 
 def _mistakes(numbers: dict, pre, hidden, delta2, back, grads: dict, act: str) -> list:
@@ -164,11 +174,9 @@ def generate(params: dict, dice) -> Problem:
     """A network with integer weights and, for smooth activations, log-valued hidden biases."""
     activation, sizes = params["activation"], (params["inputs"], params["hidden"], params["outputs"])
     numbers = _draw(dice, activation, *sizes)
-    general = derive(*sizes)
-    net = general["net"]
-    pre, hidden, out = (_values(net[k], net, numbers, activation) for k in ("pre", "hidden", "out"))
-    loss = _values(sympy.Matrix([net["loss"]]), net, numbers, activation)[0]
-    grads = {name: _values(general["grads"][name], net, numbers, activation) for name in PARTS}
+    values = _values(_with_activation(sizes, activation), derive(*sizes)["net"], numbers)
+    pre, hidden, out, loss = values["pre"], values["hidden"], values["out"], values["loss"][0]
+    grads = {name: values[name] for name in PARTS}
     delta2 = out - numbers["y"]
     back = numbers["W2"].T * delta2
     slope = pre.applyfunc(lambda a: ACT_PRIME[activation].subs(t, a).rewrite(exp))
