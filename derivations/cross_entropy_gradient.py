@@ -144,15 +144,20 @@ def generate(params: dict, dice) -> Problem:
 
 
 def exact_answer(inputs: dict, params: dict) -> dict:
-    """Differentiate the instantiated loss with explicit symbols, then substitute the logits."""
+    """Differentiate the loss of ``n`` logits with explicit symbols, then substitute the labels and logits."""
     size = len(inputs["z"])
-    variables = symbols(f"x1:{size + 1}")
-    labels = _labels(size, inputs["target"], sympy.sympify(inputs["epsilon"]))
+    variables, labels, loss, gradient = _differentiated(size)
+    point = dict(zip(variables, inputs["z"])) | dict(zip(labels, _labels(size, inputs["target"], sympy.sympify(inputs["epsilon"]))))
+    return {"loss": sympy.expand_log(loss.xreplace(point), force=True), "grad": [g.xreplace(point) for g in gradient]}
+
+
+@derive_once
+def _differentiated(size: int) -> tuple:
+    """The loss −Σ yᵢ ln(e^{xᵢ}/Σₖ e^{xₖ}) of ``size`` logits and labels as symbols, and its partial derivatives."""
+    variables, labels = symbols(f"x1:{size + 1}"), symbols(f"y1:{size + 1}")
     total = sum(exp(x) for x in variables)
     loss = -sum(c * log(exp(x) / total) for c, x in zip(labels, variables))
-    point = dict(zip(variables, inputs["z"]))
-    gradient = [sympy.diff(loss, x).xreplace(point) for x in variables]
-    return {"loss": sympy.expand_log(loss.xreplace(point), force=True), "grad": gradient}
+    return variables, labels, loss, [sympy.diff(loss, x) for x in variables]
 
 
 def numeric_answer(inputs: dict, params: dict) -> dict:

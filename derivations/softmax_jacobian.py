@@ -116,13 +116,19 @@ def generate(params: dict, dice) -> Problem:
 
 
 def exact_answer(inputs: dict, params: dict) -> dict:
-    """Differentiate the instantiated softmax with explicit symbols, then substitute the logits."""
-    variables = symbols(f"x1:{len(inputs['z']) + 1}")
+    """Differentiate the softmax of ``n`` logits with explicit symbols, then substitute the logits."""
+    variables, soft, jacobian = _differentiated(len(inputs["z"]))
+    point = dict(zip(variables, inputs["z"]))
+    return {"softmax": [p.xreplace(point) for p in soft], "jacobian": jacobian.xreplace(point)}
+
+
+@derive_once
+def _differentiated(size: int) -> tuple:
+    """The softmax e^{xᵢ}/Σₖ e^{xₖ} of ``size`` logits as symbols, and every partial derivative ∂sᵢ/∂xⱼ."""
+    variables = symbols(f"x1:{size + 1}")
     total = sum(exp(x) for x in variables)
     soft = [exp(x) / total for x in variables]
-    point = dict(zip(variables, inputs["z"]))
-    jacobian = sympy.Matrix(len(soft), len(soft), lambda a, b: sympy.diff(soft[a], variables[b]).subs(point))
-    return {"softmax": [p.subs(point) for p in soft], "jacobian": jacobian}
+    return variables, soft, sympy.Matrix(size, size, lambda a, b: sympy.diff(soft[a], variables[b]))
 
 
 def numeric_answer(inputs: dict, params: dict) -> dict:
