@@ -6,7 +6,6 @@ Why it matters is shown on two keys whose logits differ by one standard deviatio
 ``√d·σ²`` grows with d, the softmax saturates and its slope ``a₁(1 − a₁)`` vanishes; the scaled gap is σ².
 """
 
-
 import mpmath
 import sympy
 from sympy import KroneckerDelta, Q, Rational, Sum, exp, limit, oo, refine, sqrt, symbols

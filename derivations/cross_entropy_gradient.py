@@ -97,8 +97,8 @@ def generate(params: dict, dice) -> Problem:
     general = derive()
     arrays = {z: logits, y: labels}
     surprisals = [log(Rational(sum(weights), w)) for w in weights]  # −ln s_i = ln(Σ_k e^{z_k} / e^{z_i})
-    # one hot label: the loss is a single logarithm; smoothed labels: collected over primes
-    # (the exact check proves it equal to the loss differentiated and evaluated afresh)
+    # one hot label: the loss is a single logarithm; smoothed labels: collected over primes (the exact check
+    # proves this printed form equal to the loss evaluated afresh)
     loss_shown = surprisals[hot] if smoothing == 0 else in_primes(sum(c * v for c, v in zip(labels, surprisals)))
     probs = [at(exp(z[j]) / Sum(exp(z[k]), (k, 1, n)), {n: size, j: a + 1}, arrays) for a in range(size)]
     gradient = [at(general["normalised"], {n: size, j: a + 1}, arrays) for a in range(size)]
@@ -147,7 +147,8 @@ def exact_answer(inputs: dict, params: dict) -> dict:
     """Differentiate the loss of ``n`` logits with explicit symbols, then substitute the labels and logits."""
     size = len(inputs["z"])
     variables, labels, loss, gradient = _differentiated(size)
-    point = dict(zip(variables, inputs["z"])) | dict(zip(labels, _labels(size, inputs["target"], sympy.sympify(inputs["epsilon"]))))
+    targets = _labels(size, inputs["target"], sympy.sympify(inputs["epsilon"]))
+    point = dict(zip(variables, inputs["z"])) | dict(zip(labels, targets))
     return {"loss": sympy.expand_log(loss.xreplace(point), force=True), "grad": [g.xreplace(point) for g in gradient]}
 
 
