@@ -11,11 +11,21 @@ DIGITS = 40  # working precision of the numeric checks
 TOLERANCE = mpmath.mpf(10) ** -25  # relative (absolute near zero) agreement required
 
 
+FACTORED_BELOW = 10**12  # ln r is split into primes only for r's numerator and denominator below this: fast
+
+
 def is_zero(expr: sympy.Expr) -> bool:
-    """Decide ``expr == 0`` with cheap rewrites first and ``simplify`` only as a last resort."""
-    expr = sympy.sympify(expr)
-    rewrites = (sympy.expand, lambda e: sympy.expand(prime_logs(e)), _numerator,
-                lambda e: sympy.cancel(sympy.expand(e)), sympy.expand_log, sympy.simplify)
+    """Decide ``expr == 0`` with cheap rewrites first and ``simplify`` only as a last resort.
+
+    Two quick tests come first, each only able to say "zero" (and right when it does): the difference over
+    one common denominator, and the logarithms of rationals written over their primes. When neither settles
+    it, the rewrites run in turn on the expanded difference, each on the last one's result.
+    """
+    expr = sympy.expand(sympy.sympify(expr))
+    if expr == 0 or _numerator(expr) == 0 or sympy.expand(prime_logs(expr)) == 0:
+        return True
+    rewrites = (lambda e: sympy.cancel(sympy.expand(e)), sympy.expand_log, lambda e: sympy.expand(prime_logs(e)),
+                sympy.simplify)
     for rewrite in rewrites:
         expr = rewrite(expr)
         if expr == 0:
@@ -33,12 +43,18 @@ def prime_logs(expr: sympy.Expr) -> sympy.Expr:
     """Write each ``ln r`` of a positive rational as ``Σ k ln p`` over its primes (exact, and cheap).
 
     Sums of logarithms of rationals (losses, entropies) then cancel by ``expand`` alone, without
-    ``simplify``: ``ln 32 − 5 ln 2`` becomes ``5 ln 2 − 5 ln 2``.
+    ``simplify``: ``ln 32 − 5 ln 2`` becomes ``5 ln 2 − 5 ln 2``. A rational with a numerator or denominator
+    of ``FACTORED_BELOW`` or more is left as it is: factoring a product of two large primes (a student may
+    type one) would take minutes.
     """
     def split(term):
         return sympy.Add(*[k * sympy.log(p) for p, k in sympy.factorrat(term.args[0]).items()])
 
-    return expr.replace(lambda e: isinstance(e, sympy.log) and e.args[0].is_Rational and e.args[0] > 0, split)
+    def splittable(e):
+        return (isinstance(e, sympy.log) and e.args[0].is_Rational and e.args[0] > 0
+                and max(e.args[0].p, e.args[0].q) < FACTORED_BELOW)
+
+    return expr.replace(splittable, split)
 
 
 def _leaves(value: Any, path: str = ""):

@@ -30,3 +30,18 @@ def test_fractions_of_exponentials_are_compared_over_one_denominator():
     assert is_zero(slope - differentiated)
     assert not is_zero(slope - differentiated + sympy.exp(c) / (1 + sympy.exp(c)) ** 3)
     assert not is_zero(slope - sympy.exp(c) / (1 + sympy.exp(2 * c)))
+
+
+def test_an_equality_only_simplify_sees_is_still_found():
+    # the quick tests only ever say "zero"; the rewrites after them see the whole difference, as before
+    right = (3 + 5 * sqrt(3) / (log(29) - 1)) * (sqrt(3) - sqrt(2))
+    written = (3 + 5 * sqrt(3) / (log(29) - 1)) * sqrt(5 - 2 * sqrt(6))
+    assert is_zero(right - written)
+
+
+def test_logs_of_large_rationals_are_not_factored():
+    # a product of two 21-digit primes, as a student may type: factoring it would take minutes
+    p, q = sympy.nextprime(10**20 + 12345), sympy.nextprime(3 * 10**20 + 777)
+    assert prime_logs(log(p * q)) == log(p * q)
+    assert prime_logs(log(Rational(7, p * q))) == log(Rational(7, p * q))
+    assert prime_logs(log(Rational(12, 7))) == 2 * log(2) + log(3) - log(7)
