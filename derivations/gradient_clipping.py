@@ -56,7 +56,7 @@ def _norm(values) -> sympy.Expr:
 def _mistakes(w, b, max_norm) -> list:
     def own(tensor):  # min(1, M/‖t‖) by one comparison: SymPy's Min of square roots is slow
         size = _norm(tensor)
-        return tensor if size == 0 or max_norm >= size else tensor * (max_norm / size)
+        return tensor.copy() if size == 0 or max_norm >= size else tensor * (max_norm / size)
 
     return [
         Mistake("clipped", "per-tensor-clipping", {"W": own(w), "b": list(own(b))},
