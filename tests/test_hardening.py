@@ -1,6 +1,5 @@
 """Hostile strings, bad input and faults: nothing leaks, nothing is lost, every failure is one line."""
 
-import contextlib
 import json
 import os
 import signal
@@ -25,7 +24,7 @@ from derivbook.model import BuildError, UserError
 from derivbook.registry import get
 from derivbook.render import documents
 from derivbook.texbuild import compile_batch, first_error
-from tests.helpers import derived
+from tests.helpers import derived, descendants, typesetting
 
 TINY = '[[problem]]\nderivation = "vector-norms"\n'
 
@@ -260,37 +259,6 @@ def test_a_failure_while_publishing_leaves_earlier_outputs(good_output, monkeypa
     assert snapshot(out) == before and not leftovers(root)
 
 
-def children(pid: int) -> list[int]:
-    """Every process whose parent is ``pid``."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, IndexError):
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(stat.parent.name))
-    return found
-
-
-def descendants(pid: int) -> list[int]:
-    """``pid``'s children, their children, and so on."""
-    found = children(pid)
-    return found + [grandchild for child in found for grandchild in descendants(child)]
-
-
-def tex_children(pid: int) -> list[int]:
-    """pdflatex runs on a document (typesetting, or building a format) started by ``pid``; not the
-    short-lived ``pdflatex --version`` that reads TeX's version."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().split()
-            command = (stat.parent / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if fields[1] == "(pdflatex)" and int(fields[3]) == pid and b"doc.tex" in command:
-            found.append(int(fields[0]))
-    return found
-
-
 @pytest.mark.parametrize("big, jobs", [("variants = 40\n" + TINY, "1"), (TINY * 30, "2"),
                                        ("variants = 40\n" + TINY + TINY.replace("vector-norms", "gradient-clipping"), "2")],
                          ids=["in this process", "a lone sheet", "in worker processes"])
@@ -301,13 +269,7 @@ def test_sigterm_stops_a_real_build_and_keeps_earlier_outputs(good_output, big, 
         [sys.executable, "-m", "derivbook", "build", str(root / "big.toml"), "--out", str(out), "--jobs", jobs],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parents[1],
     )
-    deadline = time.monotonic() + 60
-    while not (tex := [t for p in [process.pid, *children(process.pid)] for t in tex_children(p)]) \
-            and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)  # until it is in the middle of typesetting
-    if not tex:
-        process.kill()
-        pytest.fail(f"the build never started pdflatex (exit {process.returncode}): {process.communicate()[1]}")
+    tex = typesetting(process)
     started = descendants(process.pid)  # pdflatex, and any worker processes
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=60)

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from derivbook import cache
 from derivbook.cli import main
-from tests.test_hardening import children, tex_children
+from tests.helpers import descendants, typesetting
 
 ONE = '[[problem]]\nderivation = "vector-norms"\n'
 
@@ -76,17 +76,13 @@ def test_a_killed_build_leaves_no_process_and_the_next_build_no_leftover(tmp_pat
     env = dict(os.environ, TMPDIR=str(scratch))
     out = tmp_path / "out"
     process = subprocess.Popen([sys.executable, "-m", "derivbook", "build", str(tmp_path / "big.toml"), "--out", str(out),
-                                "--jobs", "2"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not any(tex_children(w) for w in children(process.pid)):
-        time.sleep(0.05)
-    workers = children(process.pid)
-    tex = [pid for w in workers for pid in tex_children(w)]
-    assert tex, "the build never reached TeX"
+                                "--jobs", "2"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    tex = typesetting(process)
+    started = descendants(process.pid)  # the workers, and what pdflatex still runs
     process.send_signal(signal.SIGKILL)
-    process.wait()
+    process.communicate()
     time.sleep(2)
-    assert not [pid for pid in workers + tex if Path(f"/proc/{pid}").exists()], "a process outlived the killed build"
+    assert not [pid for pid in started + tex if Path(f"/proc/{pid}").exists()], "a process outlived the killed build"
     assert any(tmp_path.glob(".out.staging-*")) and any(scratch.glob("derivbook-build-*"))
     (tmp_path / "small.toml").write_text(ONE)
     assert subprocess.run([sys.executable, "-m", "derivbook", "build", str(tmp_path / "small.toml"), "--format", "json",
