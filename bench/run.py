@@ -179,14 +179,22 @@ def main() -> None:
         ("jobs 1 / jobs 2", f"{jobs1 / jobs2:.2f}"),
     ]
 
+    # the 200-name roster is the class the README promises a time for: timed alone, as a teacher runs it,
+    # since reading every process's memory every 50 ms slows a build by about 5 %; the smallest and the
+    # largest class show how memory grows with the class
     memory = {}
     for size, formats in ((50, "pdf,json"), (200, "pdf,tex,json"), (1000, "pdf,json")):
-        seconds, peak, single = measured(["build", "--seed", "5", "--roster", str(roster(work / f"class{size}.csv", size)),
-                                          "--format", formats, "--out", str(work / f"class{size}")], cache)
-        memory[size] = peak
-        rows.append((f"{size}-name roster ({formats}): time, per student", f"{seconds:.1f} s, {seconds / size:.3f} s"))
+        args = ["build", "--seed", "5", "--roster", str(roster(work / f"class{size}.csv", size)), "--format", formats,
+                "--out", str(work / f"class{size}")]
+        if size == 200:
+            seconds = run(args, cache)
+            rows.append((f"{size}-name roster ({formats}): time, per student", f"{seconds:.1f} s, {seconds / size:.3f} s"))
+            continue
+        seconds, memory[size], single = measured(args, cache)
+        rows.append((f"{size}-name roster ({formats}), its memory read every 50 ms: time, per student",
+                     f"{seconds:.1f} s, {seconds / size:.3f} s"))
         rows.append((f"{size}-name roster: peak memory of all its processes (largest one alone)",
-                     f"{peak / 1024**2:.0f} MB ({single / 1024**2:.0f} MB)"))
+                     f"{memory[size] / 1024**2:.0f} MB ({single / 1024**2:.0f} MB)"))
     rows.append(("peak memory, 1000 names / 50 names", f"{memory[1000] / memory[50]:.2f}"))
 
     seconds, peak, _ = grading(work, cache)
