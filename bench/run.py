@@ -179,9 +179,9 @@ def main() -> None:
         ("jobs 1 / jobs 2", f"{jobs1 / jobs2:.2f}"),
     ]
 
-    # the 200-name roster is the class the README promises a time for: timed alone, as a teacher runs it,
-    # since reading every process's memory every 50 ms slows a build by about 5 %; the smallest and the
-    # largest class show how memory grows with the class
+    # the 200-name roster is the class the README promises a time for: timed as a teacher runs it, with
+    # nothing reading its memory (reading every process's memory every 50 ms slows a build by about 5 %);
+    # the smallest and the largest class show how memory grows with the class
     memory = {}
     for size, formats in ((50, "pdf,json"), (200, "pdf,tex,json"), (1000, "pdf,json")):
         args = ["build", "--seed", "5", "--roster", str(roster(work / f"class{size}.csv", size)), "--format", formats,

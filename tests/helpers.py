@@ -89,6 +89,7 @@ def typesetting(process: subprocess.Popen, seconds: float = 60) -> list[int]:
     while not (tex := [t for p in [process.pid, *children(process.pid)] for t in tex_children(p)]):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            pytest.fail(f"the build never started pdflatex (exit {process.returncode}): {process.communicate()[1]}")
+            _, err = process.communicate(timeout=30)
+            pytest.fail(f"the build never started pdflatex (exit {process.returncode}): {err}")
         time.sleep(0.02)
     return tex

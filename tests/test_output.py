@@ -80,7 +80,7 @@ def test_a_killed_build_leaves_no_process_and_the_next_build_no_leftover(tmp_pat
     tex = typesetting(process)
     started = descendants(process.pid)  # the workers, and what pdflatex still runs
     process.send_signal(signal.SIGKILL)
-    process.communicate()
+    process.communicate(timeout=30)  # a worker that outlived it would hold its stderr open
     time.sleep(2)
     assert not [pid for pid in started + tex if Path(f"/proc/{pid}").exists()], "a process outlived the killed build"
     assert any(tmp_path.glob(".out.staging-*")) and any(scratch.glob("derivbook-build-*"))
