@@ -223,22 +223,16 @@ class Staging:
             name = entry.name
             if name in (MANIFEST, LOCK):
                 continue
-            if name in self.files:
-                if name in ours and (ours[name][1] < 0 or _size_is(Path(entry.path), ours[name][1])):
-                    continue  # rebuilt now
-                if name in ours:  # derivbook wrote it, someone changed it since: kept beside the new one
-                    kept_as = _edited_name(name, self.folder)
-                    if self.notice:
-                        self.notice(f"{self.out_dir / name} was changed since derivbook wrote it: kept as {kept_as}")
-                    _link(Path(entry.path), self.folder / kept_as)
-                    continue
-                raise UserError(f"{self.out_dir / name}: derivbook did not write this file and would replace it; move it away")
             if name in ours and ours[name][1] >= 0 and not _size_is(Path(entry.path), ours[name][1]):
                 kept_as = _edited_name(name, self.folder)  # derivbook wrote it, someone changed it since: kept
                 if self.notice:
                     self.notice(f"{self.out_dir / name} was changed since derivbook wrote it: kept as {kept_as}")
                 _link(Path(entry.path), self.folder / kept_as)
                 continue
+            if name in self.files:
+                if name in ours:
+                    continue  # rebuilt now
+                raise UserError(f"{self.out_dir / name}: derivbook did not write this file and would replace it; move it away")
             if name in ours:
                 kind = ours[name][0]
                 if not same_plan or kind in formats:
