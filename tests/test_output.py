@@ -222,6 +222,17 @@ def test_a_file_derivbook_wrote_and_the_teacher_changed_is_kept_beside_the_new_o
     assert not (out / "answer-key.pdf").read_bytes().endswith(b"% my annotations")
 
 
+
+def test_a_changed_file_of_a_format_not_rebuilt_is_kept_too(tmp_path, spec_file):
+    out = tmp_path / "out"
+    assert run("build", spec_file, "--out", out).exit_code == 0
+    with open(out / "answer-key.pdf", "ab") as key:
+        key.write(b"% my annotations")
+    result = run("build", spec_file, "--format", "html", "--out", out)  # the PDFs are not rebuilt
+    assert result.exit_code == 0 and "was changed since derivbook wrote it" in result.output
+    assert (out / "answer-key (edited).pdf").read_bytes().endswith(b"% my annotations")
+    assert (out / "worksheet.pdf").exists() and (out / "index.html").exists()
+
 def test_a_build_killed_between_the_fallback_renames_gets_its_output_back(tmp_path, spec_file):
     out = tmp_path / "out"
     assert run("build", spec_file, "--format", "json", "--out", out).exit_code == 0
